@@ -1,0 +1,1 @@
+"""SeQUeNCe node types for qnet's router and midpoint-station nodes."""

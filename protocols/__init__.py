@@ -1,0 +1,1 @@
+"""SeQUeNCe protocols for qnet: entanglement supply and entanglement-assisted routing."""

@@ -1,0 +1,40 @@
+"""The ``qnet`` command line: thin typer commands over library calls.
+
+Each command lives in its own module ``qnet/cli_<name>.py`` exposing ``register(app)``;
+this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="qnet",
+    help="Quantum networks that spend entanglement on routing decisions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# One line per command module; each defines register(app: typer.Typer) -> None.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"qnet.cli_{_name}").register(app)
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the versions of qnet and of the SeQUeNCe engine it was installed with."""
+    from importlib.metadata import version
+
+    import qnet
+
+    typer.echo(f"qnet {qnet.__version__}, SeQUeNCe {version('sequence')}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
