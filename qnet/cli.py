@@ -18,6 +18,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Quantum networks that spend entanglement on routing decisions."""
+
+
 # One line per command module; each defines register(app: typer.Typer) -> None.
 COMMAND_MODULES: tuple[str, ...] = ()
 
