@@ -13,13 +13,24 @@ Examples:
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import annotated_types
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 
 __all__ = [
     "EngineConfig",
@@ -34,6 +45,7 @@ __all__ = [
     "apply_overrides",
     "load_scenario",
     "parse_override",
+    "reference_rows",
     "scenario_from_dict",
 ]
 
@@ -42,10 +54,40 @@ class ScenarioError(ValueError):
     """A scenario value is missing, unknown, of the wrong type or out of range."""
 
 
+_A = {"number": "a number", "integer": "an integer", "text": "a string", "table": "a table"}
+
+
+def _kind(field: FieldInfo) -> str:
+    """Coarse TOML type of a field: number, integer, text, choice, table."""
+    ann = field.annotation
+    args = [a for a in getattr(ann, "__args__", ()) if a is not type(None)]
+    base = args[0] if args and getattr(ann, "__origin__", None) is not Literal else ann
+    if getattr(base, "__origin__", None) is Literal or getattr(ann, "__origin__", None) is Literal:
+        return "choice"
+    if isinstance(base, type) and issubclass(base, BaseModel):
+        return "table"
+    if base is bool:
+        return "boolean"
+    if base is int:
+        return "integer"
+    if base is float:
+        return "number"
+    return "text"
+
+
 class _Table(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_text_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse "10" or true for a number: TOML types are kept, not coerced."""
+        kind = _kind(cls.model_fields[info.field_name])
+        if kind in ("number", "integer") and isinstance(value, str | bool):
+            raise ValueError(f"__type__ expected {_A[kind]}")
+        return value
 
 
 class TrafficConfig(_Table):
@@ -64,13 +106,17 @@ class TrafficConfig(_Table):
     @model_validator(mode="after")
     def _one_rate(self) -> TrafficConfig:
         if self.load is not None and self.arrival_rate_hz is not None:
-            raise ValueError("set either 'load' or 'arrival_rate_hz', not both")
+            raise ValueError(
+                f"traffic.load = {self.load!r} and traffic.arrival_rate_hz = "
+                f"{self.arrival_rate_hz!r} are both set: set only one of them"
+            )
         if self.arrival_rate_hz is not None:
             rho = self.arrival_rate_hz * self.mean_service_time_s
             if rho >= 1:
                 raise ValueError(
-                    f"arrival_rate_hz * mean_service_time_s = {rho:g} is the load rho; "
-                    "allowed range is (0, 1)"
+                    f"traffic.arrival_rate_hz = {self.arrival_rate_hz!r} gives load rho = "
+                    f"arrival_rate_hz * mean_service_time_s = {rho:g}, out of range: "
+                    "allowed (0, 1)"
                 )
         return self
 
@@ -203,8 +249,8 @@ class Scenario(_Table):
     def _warmup_below_run(self) -> Scenario:
         if self.run.warmup_decisions >= self.run.decisions:
             raise ValueError(
-                f"run.warmup_decisions = {self.run.warmup_decisions} must be below "
-                f"run.decisions = {self.run.decisions}"
+                f"run.warmup_decisions = {self.run.warmup_decisions} is out of range: "
+                f"allowed [0, run.decisions = {self.run.decisions})"
             )
         return self
 
@@ -226,25 +272,103 @@ class Scenario(_Table):
 # ---------------------------------------------------------------- loading and errors
 
 
-def _format_errors(err: ValidationError, data: dict[str, Any]) -> str:
-    """One readable message per problem: key, value given, what is allowed."""
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
-        if e["type"] == "extra_forbidden":
-            lines.append(f"unknown key '{loc}' (value {e['input']!r}); check the spelling")
-            continue
-        ctx = e.get("ctx") or {}
-        bounds = []
-        for k, sym in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
-            if k in ctx:
-                bounds.append(f"{sym} {ctx[k]}")
-        allowed = f"; allowed: {' and '.join(bounds)}" if bounds else ""
-        msg = e["msg"].removeprefix("Value error, ")
-        value = e.get("input")
-        shown = "" if isinstance(value, dict) else f" = {value!r}"
-        lines.append(f"{loc or 'scenario'}{shown}: {msg}{allowed}")
-    return "invalid scenario: " + "; ".join(lines)
+def _num(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def allowed_range(field: FieldInfo) -> str:
+    """A field's allowed values as text: an interval like ``(0, 1]`` or the choices."""
+    kind = _kind(field)
+    if kind == "choice":
+        ann = field.annotation
+        return " or ".join(repr(c) for c in ann.__args__)
+    if kind not in ("number", "integer"):
+        return ""
+    lo, hi = "(-inf", "inf)"
+    for m in field.metadata:
+        if isinstance(m, annotated_types.Gt):
+            lo = f"({_num(m.gt)}"
+        elif isinstance(m, annotated_types.Ge):
+            lo = f"[{_num(m.ge)}"
+        elif isinstance(m, annotated_types.Lt):
+            hi = f"{_num(m.lt)})"
+        elif isinstance(m, annotated_types.Le):
+            hi = f"{_num(m.le)}]"
+    return f"{lo}, {hi}"
+
+
+def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel], FieldInfo | None]:
+    """The model owning the last key of ``loc`` and that key's field (None if unknown)."""
+    model: type[BaseModel] = Scenario
+    for part in loc[:-1]:
+        f = model.model_fields.get(str(part))
+        if f is None or not (
+            isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
+        ):
+            return model, None
+        model = f.annotation
+    return model, model.model_fields.get(str(loc[-1])) if loc else None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{...}"
+    return repr(value)
+
+
+def _one_error(e: dict[str, Any]) -> str:
+    loc = tuple(p for p in e["loc"] if not str(p).startswith("function-"))
+    key = ".".join(str(p) for p in loc)
+    value = e.get("input")
+    owner, field = _field_at(loc)
+    etype = e["type"]
+    if etype == "extra_forbidden":
+        table = ".".join(str(p) for p in loc[:-1])
+        known = ", ".join(owner.model_fields)
+        where = f"[{table}]" if table else "the top level"
+        near = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        return f"{key} = {_show(value)} is an unknown key{hint}: allowed keys in {where}: {known}"
+    if field is None:
+        return e["msg"].removeprefix("Value error, ")
+    kind = _kind(field)
+    if etype in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{key} = {_show(value)} is out of range: allowed {allowed_range(field)}"
+    if etype == "finite_number":
+        return f"{key} = {_show(value)} is not a finite number: allowed {allowed_range(field)}"
+    if etype == "literal_error":
+        return f"{key} = {_show(value)} is not a valid choice: allowed {allowed_range(field)}"
+    if etype == "string_too_short":
+        return f"{key} = {_show(value)} is empty: allowed a non-empty string"
+    if etype == "value_error" and "__type__" not in e["msg"]:
+        return e["msg"].removeprefix("Value error, ")
+    expected = _A.get(kind, kind)
+    if kind == "table":
+        expected = f"a table [{key}]"
+    return f"{key} = {_show(value)} has the wrong type: expected {expected}"
+
+
+def _format_errors(err: ValidationError) -> str:
+    """One message per problem naming the key, the value given and what is allowed."""
+    return "; ".join(dict.fromkeys(_one_error(e) for e in err.errors()))
+
+
+def reference_rows() -> list[tuple[str, str, str, str]]:
+    """(key, default, allowed, description) for every scenario key, for the README table."""
+    rows: list[tuple[str, str, str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            if _kind(field) == "table":
+                walk(field.annotation, f"{prefix}{name}.")
+                continue
+            default = field.default
+            shown = "(none)" if default is None else json.dumps(default)
+            allowed = allowed_range(field) or _kind(field)
+            rows.append((prefix + name, shown, allowed, field.description or ""))
+
+    walk(Scenario, "")
+    return rows
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -281,7 +405,7 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_format_errors(err, data)) from None
+        raise ScenarioError(_format_errors(err)) from None
 
 
 def load_scenario(
