@@ -1,0 +1,378 @@
+"""The fast engine: the physical layer's pair supply and the routing decisions, sampled in numpy.
+
+Same physics as the SeQUeNCe engine (``protocols/``), drawn directly from its predicted
+parameters (:mod:`qnet.link`) and decoherence model (:mod:`qnet.noise`) instead of
+simulated photon by photon:
+
+* **Generation.** K slot pairs, each running Barrett-Kok attempts back to back from the
+  moment it is free: an attempt succeeds with probability p; a failed one lasts
+  ``attempt_full_s`` when its first round passed (probability ``(r_1 - p)/(1 - p)``
+  given failure) and ``attempt_fail_s`` otherwise; the successful one lasts
+  ``attempt_full_s`` and its herald leaves the station ``usable_delay_s`` before its end
+  (:mod:`qnet.link` derives all four from SeQUeNCe's timing). So the mean time per
+  attempt is the predicted period ``(1 - r_1) D_fail + r_1 D_full``. A slot stays
+  occupied until its pair is used or discarded, then restarts.
+* **Agreement rule.** A pair is usable from ``herald + max(herald_delay_a, herald_delay_b)``
+  (both routers have heard the herald) and discarded at the deterministic age
+  ``discard_age_s`` (the scenario's ``cutoff_s``, or the memory expiry
+  ``coherence_time_s``, whichever is shorter). Both routers hold the same herald ids
+  and times, so both pick the same pair: the ``oldest`` or ``newest`` usable one.
+* **State at use.** A Werner pair of the raw visibility at herald, each half stored since
+  its emission (photon flight time to the station plus the pair's age, the use time minus
+  the herald time) in a memory with (T1, T2), as :mod:`qnet.link` specifies:
+  :func:`qnet.noise.stored_pair` gives its X-Z correlation tensor T and fidelity.
+* **Outcomes.** Router A's outcome is a fair coin; router B's agrees with probability
+  ``(1 + E)/2`` where ``E = (1-2e_A)(1-2e_B) n(θ_A)ᵀ T n(θ_B)`` (uniform marginals,
+  exact correlation; amplitude-damping bias is removed by the shared flip the protocol
+  applies, see :mod:`qnet.noise`).
+* **Fallback.** Without a usable pair both routers play the plan's classical mixture with
+  the shared random numbers of that decision.
+
+One pair at most per customer-pair decision. Cost: one Python step per decision over the
+K slots (fine for K up to tens); everything else is vectorized.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qnet.decisions import DecisionLog
+
+if TYPE_CHECKING:
+    from qnet.config import Scenario
+    from qnet.strategies import RoutingPlan
+
+__all__ = [
+    "EngineResult",
+    "LinkModel",
+    "PairSupply",
+    "decide",
+    "link_model",
+    "run_analytic",
+    "sample_pair_supply",
+    "stored_pair_tensors",
+]
+
+
+@dataclass(frozen=True)
+class LinkModel:
+    """Parameters of the pair supply and of the stored pairs, in SI units.
+
+    Attributes:
+        success_probability: heralding probability p of one attempt of one slot pair.
+        round_one_pass_probability: r_1, chance an attempt runs its second round.
+        attempt_fail_s: duration of an attempt that stops after round 1 [s].
+        attempt_full_s: duration of a two-round attempt [s].
+        herald_delay_a_s: station -> router A herald delay [s]; ``herald_delay_b_s`` to B.
+        photon_delay_a_s: emission -> station flight time from A [s] (already stored that
+            long at the herald); ``photon_delay_b_s`` from B.
+        slots: memory slots K per router (slot pairs generating in parallel).
+        discard_age_s: deterministic discard age of a stored pair [s] (None: never).
+        selection: "oldest" or "newest" usable pair.
+        visibility: Werner visibility of a pair at herald (F = (3v+1)/4).
+        t1_a_s, t2_a_s, t1_b_s, t2_b_s: memory T1/T2 at each router [s] (None: none).
+        readout_error_a, readout_error_b: outcome flip probabilities.
+    """
+
+    success_probability: float
+    round_one_pass_probability: float
+    attempt_fail_s: float
+    attempt_full_s: float
+    herald_delay_a_s: float
+    herald_delay_b_s: float
+    photon_delay_a_s: float
+    photon_delay_b_s: float
+    slots: int
+    discard_age_s: float | None
+    selection: str
+    visibility: float
+    t1_a_s: float | None = None
+    t2_a_s: float | None = None
+    t1_b_s: float | None = None
+    t2_b_s: float | None = None
+    readout_error_a: float = 0.0
+    readout_error_b: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.success_probability <= 1:
+            raise ValueError(
+                f"success_probability = {self.success_probability!r}: allowed range is (0, 1]"
+            )
+        if not self.success_probability <= self.round_one_pass_probability <= 1:
+            raise ValueError(
+                f"round_one_pass_probability = {self.round_one_pass_probability!r}: allowed "
+                f"range is [success_probability, 1] = [{self.success_probability}, 1]"
+            )
+        if not 0 < self.attempt_fail_s <= self.attempt_full_s:
+            raise ValueError(
+                f"attempt_fail_s = {self.attempt_fail_s!r}, attempt_full_s = "
+                f"{self.attempt_full_s!r}: need 0 < attempt_fail_s <= attempt_full_s"
+            )
+        if self.slots < 1:
+            raise ValueError(f"slots = {self.slots!r}: must be >= 1")
+        if self.selection not in ("oldest", "newest"):
+            raise ValueError(f"selection = {self.selection!r}: allowed 'oldest' or 'newest'")
+
+    @property
+    def usable_delay_s(self) -> float:
+        """Herald-to-usable delay: the later of the two routers hears the herald [s]."""
+        return max(self.herald_delay_a_s, self.herald_delay_b_s)
+
+    @property
+    def attempt_period_s(self) -> float:
+        """Mean attempt duration (1 - r_1) D_fail + r_1 D_full [s]."""
+        r1 = self.round_one_pass_probability
+        return (1 - r1) * self.attempt_fail_s + r1 * self.attempt_full_s
+
+    @property
+    def pair_rate_hz(self) -> float:
+        """Heralded pairs per second while all K slots generate: K p / period."""
+        return self.slots * self.success_probability / self.attempt_period_s
+
+
+def link_model(scenario: Scenario) -> LinkModel:
+    """The analytic engine's parameters from a scenario, via :mod:`qnet.link` predictions."""
+    from qnet import link
+
+    lk = scenario.link
+    pred = link.predict(scenario)
+    ages = [a for a in (lk.cutoff_s, lk.coherence_time_s) if a is not None]
+    return LinkModel(
+        success_probability=float(pred.success_probability),
+        round_one_pass_probability=float(pred.round_one_pass_probability),
+        attempt_fail_s=float(pred.attempt_fail_s),
+        attempt_full_s=float(pred.attempt_full_s),
+        herald_delay_a_s=float(pred.herald_delay_a_s),
+        herald_delay_b_s=float(pred.herald_delay_b_s),
+        photon_delay_a_s=float(pred.photon_delay_a_s),
+        photon_delay_b_s=float(pred.photon_delay_b_s),
+        slots=lk.memory_slots,
+        discard_age_s=min(ages) if ages else None,
+        selection=lk.selection,
+        visibility=float(pred.visibility),
+        t1_a_s=scenario.router_a.t1_s,
+        t2_a_s=scenario.router_a.t2_s,
+        t1_b_s=scenario.router_b.t1_s,
+        t2_b_s=scenario.router_b.t2_s,
+        readout_error_a=scenario.router_a.readout_error,
+        readout_error_b=scenario.router_b.readout_error,
+    )
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """What an engine hands the runner (both engines return this shape).
+
+    Attributes:
+        log: the decision log, one row per customer pair.
+        pairs_heralded: pairs heralded up to the last decision.
+        pairs_discarded: pairs discarded at the cutoff / expiry age.
+    """
+
+    log: DecisionLog
+    pairs_heralded: int
+    pairs_discarded: int
+
+
+@dataclass(frozen=True)
+class PairSupply:
+    """Which decisions found a usable pair, and that pair's herald time.
+
+    Attributes:
+        used_pair: True where the decision consumed a pair.
+        herald_s: station herald time of the consumed pair [s] (NaN when none).
+        heralded: pairs heralded up to the last decision (used, discarded or stored).
+        discarded: pairs discarded at the cutoff age.
+    """
+
+    used_pair: np.ndarray
+    herald_s: np.ndarray
+    heralded: int
+    discarded: int
+
+
+class _GenerationTimes:
+    """Buffered draws of the time from a slot pair's restart to its pair becoming usable."""
+
+    def __init__(self, model: LinkModel, rng: np.random.Generator, size: int) -> None:
+        self._m, self._rng, self._size = model, rng, max(size, 64)
+        self._buf: list[float] = []
+        self._i = 0
+
+    def _refill(self) -> None:
+        m, rng = self._m, self._rng
+        failures = rng.geometric(m.success_probability, self._size) - 1
+        p, r1 = m.success_probability, m.round_one_pass_probability
+        full_share = (r1 - p) / (1 - p) if p < 1 else 0.0
+        full = rng.binomial(failures, full_share)
+        dur = (failures - full) * m.attempt_fail_s + (full + 1) * m.attempt_full_s
+        self._buf = dur.tolist()
+        self._i = 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._refill()
+        self._i += 1
+        return self._buf[self._i - 1]
+
+
+def sample_pair_supply(t_s: np.ndarray, model: LinkModel, rng: np.random.Generator) -> PairSupply:
+    """Simulate the K slot pairs and the agreement rule at the decision times ``t_s``."""
+    t_list = np.asarray(t_s, dtype=float).tolist()
+    n = len(t_list)
+    gen = _GenerationTimes(model, rng, n + model.slots)
+    delay = model.usable_delay_s
+    discard = model.discard_age_s
+    oldest = model.selection == "oldest"
+    # herald[k]: station herald time of slot k's current (stored or in-progress) pair;
+    # a slot freed at time f heralds its next pair at f + gen() - delay.
+    herald = [gen() - delay for _ in range(model.slots)]
+    scheduled = model.slots
+    discarded = 0
+    used = np.zeros(n, dtype=bool)
+    herald_used = np.full(n, np.nan)
+    for i, t in enumerate(t_list):
+        best = -1
+        best_h = 0.0
+        for k in range(model.slots):
+            h = herald[k]
+            if discard is not None and h + discard <= t:
+                while h + discard <= t:
+                    h += discard + gen() - delay
+                    scheduled += 1
+                    discarded += 1
+                herald[k] = h
+            if h + delay <= t and (best < 0 or (h < best_h if oldest else h > best_h)):
+                best, best_h = k, h
+        if best >= 0:
+            used[i] = True
+            herald_used[i] = best_h
+            herald[best] = t + gen() - delay
+            scheduled += 1
+    # Pairs scheduled but not yet heralded by the last decision do not count.
+    end = t_list[-1] if n else 0.0
+    heralded = scheduled - sum(1 for h in herald if h > end)
+    return PairSupply(used, herald_used, heralded, discarded)
+
+
+def stored_pair_tensors(age_s: np.ndarray, model: LinkModel) -> tuple[np.ndarray, np.ndarray]:
+    """X-Z correlation tensors (n, 2, 2) and fidelities (n,) of pairs stored for ``age_s``."""
+    from qnet.noise import stored_pair
+
+    age = np.asarray(age_s, dtype=float)
+    tensors = np.empty((len(age), 2, 2))
+    fid = np.empty(len(age))
+    no_memory_noise = all(
+        x is None for x in (model.t1_a_s, model.t2_a_s, model.t1_b_s, model.t2_b_s)
+    )
+    if no_memory_noise:
+        fresh = stored_pair(model.visibility, 0.0, 0.0)  # no memory noise: age is irrelevant
+        tensors[:] = fresh.tensor
+        fid[:] = fresh.fidelity
+        return tensors, fid
+    for i, a in enumerate(age.tolist()):
+        sp = stored_pair(
+            model.visibility,
+            model.photon_delay_a_s + a,
+            model.photon_delay_b_s + a,
+            t1_a_s=model.t1_a_s,
+            t2_a_s=model.t2_a_s,
+            t1_b_s=model.t1_b_s,
+            t2_b_s=model.t2_b_s,
+        )
+        tensors[i] = sp.tensor
+        fid[i] = sp.fidelity
+    return tensors, fid
+
+
+def decide(
+    x1_s: np.ndarray,
+    x2_s: np.ndarray,
+    used_pair: np.ndarray,
+    tensors: np.ndarray,
+    plan: RoutingPlan,
+    *,
+    mu_hz: float,
+    readout_factor: float,
+    outcome_uniforms: np.ndarray,
+    shared_uniforms: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs (o_A, o_B) of every decision: measured pairs where used, fallback elsewhere.
+
+    Args:
+        x1_s, x2_s: service times [s]; the plan works in units of 1/mu.
+        used_pair: which decisions have a pair; ``tensors`` its T, shape (n_used, 2, 2).
+        plan: the routing plan (angles and classical fallback mixture).
+        mu_hz: service rate, to make service times dimensionless.
+        readout_factor: (1-2e_A)(1-2e_B).
+        outcome_uniforms: (n, 2) uniforms: A's coin, B's agreement draw.
+        shared_uniforms: (n, 2) uniforms both routers hold: mixture choice, flip bit.
+    """
+    n = len(x1_s)
+    o_a, o_b = plan.classical_outputs(
+        x1_s * mu_hz, x2_s * mu_hz, shared_uniforms[:, 0], shared_uniforms[:, 1]
+    )
+    idx = np.flatnonzero(used_pair)
+    if len(idx):
+        th_a = plan.angle_a(x1_s[idx] * mu_hz)
+        th_b = plan.angle_b(x2_s[idx] * mu_hz)
+        n_a = np.stack([np.cos(2 * th_a), np.sin(2 * th_a)], axis=1)
+        n_b = np.stack([np.cos(2 * th_b), np.sin(2 * th_b)], axis=1)
+        corr = readout_factor * np.einsum("ni,nij,nj->n", n_a, tensors, n_b)
+        qa = np.where(outcome_uniforms[idx, 0] < 0.5, 1, -1)
+        agree = outcome_uniforms[idx, 1] < 0.5 * (1.0 + corr)
+        o_a[idx] = qa
+        o_b[idx] = np.where(agree, qa, -qa)
+    assert len(o_a) == n
+    return o_a, o_b
+
+
+def run_analytic(
+    scenario: Scenario,
+    plan: RoutingPlan,
+    t_s: np.ndarray,
+    x1_s: np.ndarray,
+    x2_s: np.ndarray,
+    rngs: dict[str, np.random.Generator],
+    *,
+    model: LinkModel | None = None,
+) -> EngineResult:
+    """Decision log of the analytic engine for pre-sampled traffic (the runner's streams).
+
+    ``rngs`` holds the named streams ``"link"``, ``"outcomes"`` and ``"shared"``.
+    """
+    model = model if model is not None else link_model(scenario)
+    n = len(t_s)
+    supply = sample_pair_supply(t_s, model, rngs["link"])
+    age = np.full(n, np.nan)
+    fid = np.full(n, np.nan)
+    used = supply.used_pair
+    age[used] = t_s[used] - supply.herald_s[used]
+    tensors, fid_used = stored_pair_tensors(age[used], model)
+    fid[used] = fid_used
+    factor = (1 - 2 * model.readout_error_a) * (1 - 2 * model.readout_error_b)
+    o_a, o_b = decide(
+        x1_s,
+        x2_s,
+        used,
+        tensors,
+        plan,
+        mu_hz=scenario.traffic.mu_hz,
+        readout_factor=factor,
+        outcome_uniforms=rngs["outcomes"].random((n, 2)),
+        shared_uniforms=rngs["shared"].random((n, 2)),
+    )
+    log = DecisionLog(
+        t_s=np.asarray(t_s, dtype=float),
+        x1_s=np.asarray(x1_s, dtype=float),
+        x2_s=np.asarray(x2_s, dtype=float),
+        o_a=o_a.astype(np.int8),
+        o_b=o_b.astype(np.int8),
+        used_pair=used,
+        pair_age_s=age,
+        pair_fidelity=fid,
+    )
+    return EngineResult(log, supply.heralded, supply.discarded)

@@ -1,0 +1,451 @@
+"""The main job: run one scenario end to end and measure what entanglement is worth.
+
+``run_scenario(scenario)`` builds the routing plan from the analysis core, draws the
+traffic (Poisson arrivals, Exp(mu) service times), lets the chosen engine (SeQUeNCe or
+the analytic link) make every routing decision with real pairs or the classical
+fallback, replays the decision log through the two-server queue, replays the *same*
+traffic under the oracle and the classical-only strategy (common random numbers), and
+returns a flat, frozen :class:`RunRecord`.
+
+Random streams: ``SeedSequence(scenario.seed).spawn(6)`` in this order -- traffic, link
+(pair generation), outcomes (measurement coins), shared (the routers' shared random
+numbers for the fallback), order (within-batch order in the queue), baseline (the
+classical baseline's mixture choice). Same seed, same run.
+
+The baselines are coupled to the run (common random numbers): same arrivals, service
+times and within-batch order, and router A's customer goes to the same server under all
+three policies (the oracle's server choice and the classical shared flip bit are set from
+the run's o_A, itself a fair bit independent of the service times, so both baselines are
+still the load-balanced policies of the paper).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from qnet.config import Scenario
+from qnet.decisions import DecisionLog
+from qnet.metrics import (
+    Estimate,
+    PolicyComparison,
+    batch_means,
+    compare_policies,
+    payoff_terms,
+    ratio_batch_means,
+)
+from qnet.queueing import (
+    baseline_throughput_power,
+    baseline_throughput_warmup,
+    splitting_benefit,
+)
+from qnet.replay import power_work, replay_queue, warmup_work
+from qnet.strategies import RoutingPlan, build_plan
+
+__all__ = [
+    "STREAMS",
+    "Progress",
+    "RunOutput",
+    "RunRecord",
+    "run_scenario",
+    "sample_traffic",
+    "simulate",
+    "streams",
+]
+
+Progress = Callable[[str, float], None]
+"""Progress callback: ``progress(stage, fraction_done)`` with fraction in [0, 1]."""
+
+STREAMS = ("traffic", "link", "outcomes", "shared", "order", "baseline")
+
+
+def streams(seed: int) -> dict[str, np.random.Generator]:
+    """The run's independent named random streams, spawned from one seed."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)}
+
+
+def sample_traffic(
+    scenario: Scenario, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrival times t [s] (Poisson, rate lambda) and service times x1, x2 [s] (Exp(mu))."""
+    n = scenario.run.decisions
+    tr = scenario.traffic
+    t = np.cumsum(rng.exponential(1.0 / tr.lam_hz, n))
+    x = rng.exponential(tr.mean_service_time_s, (2, n))
+    return t, x[0], x[1]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Result of one run: flat fields, every estimate with its 95 % CI half-width.
+
+    Waits and gaps are in units of the mean service time 1/mu (the paper's units;
+    multiply by ``mean_service_time_s`` for seconds). ``*_ci95`` is the half-width of the
+    95 % batch-means interval (Student t, ``batches - 1`` degrees of freedom).
+
+    Attributes:
+        scenario: scenario name.
+        scenario_digest: stable hash of the resolved scenario.
+        engine: "sequence" or "analytic".
+        seed: root seed of every random stream.
+        decisions: customer-pair decisions measured (after warm-up).
+        warmup_decisions: decisions discarded before measuring.
+        batches: batches behind every CI.
+        strategy_kind: "ideal" or "noise_aware" angles.
+        target_splitting_probability: the plan's target p.
+        mean_service_time_s: 1/mu [s], the unit of waits and gaps.
+        load: rho = lambda/mu.
+        availability: share of decisions that used an entangled pair.
+        mean_fidelity_at_use: mean fidelity of used pairs at measurement (NaN if none).
+        mean_pair_age_s: mean storage age of used pairs at measurement [s].
+        splitting_probability: achieved p of the run (o_A o_B = -1 share).
+        wait_quantum: mean customer wait Wq of the run [1/mu].
+        wait_oracle: Wq of the oracle w-threshold policy at the target p, same traffic.
+        wait_classical: Wq of the classical-only strategy at the target p, same traffic.
+        gap_quantum: wait_quantum - wait_oracle (queue replay, common random numbers).
+        gap_classical: wait_classical - wait_oracle.
+        gap_reduction: gap_classical - gap_quantum, the reduction the pairs bring.
+        gap_quantum_game, gap_classical_game, gap_reduction_game: the same three from
+            per-decision game payoffs, (A* - A)/2 (Lemma 1): lower variance.
+        ideal_gap_reduction: (A_qu - A_cl)/2 at the target p from the analysis core.
+        predicted_gap_reduction: the analysis core's reduction for the *measured*
+            availability and mean correlation of used pairs (linear in both).
+        retained_share: gap_reduction / ideal_gap_reduction.
+        retained_share_game: gap_reduction_game / ideal_gap_reduction.
+        baseline_throughput: baseline work per unit time per server (replay, [phi_max]).
+        predicted_baseline_throughput: eq. 10 (or t^k) at the achieved p.
+        oracle_payoff: A*(p); classical_payoff: A of the classical mixture;
+            quantum_payoff_ideal: A of the angles on ideal pairs.
+        pairs_heralded, pairs_discarded: supply counts from the engine (-1 if unknown).
+        wall_time_s: wall-clock time of the run [s].
+    """
+
+    scenario: str
+    scenario_digest: str
+    engine: str
+    seed: int
+    decisions: int
+    warmup_decisions: int
+    batches: int
+    strategy_kind: str
+    target_splitting_probability: float
+    mean_service_time_s: float
+    load: float
+    availability: float
+    availability_ci95: float
+    mean_fidelity_at_use: float
+    mean_fidelity_at_use_ci95: float
+    mean_pair_age_s: float
+    splitting_probability: float
+    splitting_probability_ci95: float
+    wait_quantum: float
+    wait_quantum_ci95: float
+    wait_oracle: float
+    wait_oracle_ci95: float
+    wait_classical: float
+    wait_classical_ci95: float
+    gap_quantum: float
+    gap_quantum_ci95: float
+    gap_classical: float
+    gap_classical_ci95: float
+    gap_reduction: float
+    gap_reduction_ci95: float
+    gap_quantum_game: float
+    gap_quantum_game_ci95: float
+    gap_classical_game: float
+    gap_classical_game_ci95: float
+    gap_reduction_game: float
+    gap_reduction_game_ci95: float
+    ideal_gap_reduction: float
+    predicted_gap_reduction: float
+    retained_share: float
+    retained_share_ci95: float
+    retained_share_game: float
+    retained_share_game_ci95: float
+    baseline_throughput: float
+    baseline_throughput_ci95: float
+    predicted_baseline_throughput: float
+    oracle_payoff: float
+    classical_payoff: float
+    quantum_payoff_ideal: float
+    pairs_heralded: int
+    pairs_discarded: int
+    wall_time_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict of every field (JSON-able; NaN stays NaN)."""
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """Field names in declaration order (e.g. store columns)."""
+        return [f.name for f in fields(cls)]
+
+    def summary(self) -> dict[str, Any]:
+        """The nested ``qnet run --json`` object (see README: Running a scenario)."""
+
+        def est(name: str) -> dict[str, Any]:
+            m, h = getattr(self, name), getattr(self, f"{name}_ci95")
+            return {"mean": m, "ci95": [m - h, m + h]}
+
+        return {
+            "scenario": self.scenario,
+            "engine": self.engine,
+            "seed": self.seed,
+            "decisions": self.decisions,
+            "target_splitting_probability": self.target_splitting_probability,
+            "availability": est("availability"),
+            "mean_fidelity_at_use": est("mean_fidelity_at_use"),
+            "mean_pair_age_s": self.mean_pair_age_s,
+            "splitting_probability": est("splitting_probability"),
+            "wait": {k: est(f"wait_{k}") for k in ("quantum", "oracle", "classical")},
+            "gap": {k: est(f"gap_{k}") for k in ("quantum", "classical")},
+            "gap_reduction": est("gap_reduction"),
+            "gap_game": {k: est(f"gap_{k}_game") for k in ("quantum", "classical", "reduction")},
+            "ideal_gap_reduction": self.ideal_gap_reduction,
+            "predicted_gap_reduction": self.predicted_gap_reduction,
+            "retained_share": est("retained_share"),
+            "retained_share_game": est("retained_share_game"),
+            "baseline_throughput": est("baseline_throughput"),
+            "predicted_baseline_throughput": self.predicted_baseline_throughput,
+            "units": {
+                "wait": "mean service time 1/mu",
+                "mean_service_time_s": (self.mean_service_time_s),
+            },
+            "wall_time_s": self.wall_time_s,
+            "record": self.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """A run with the material behind its record (for plots and deeper analysis).
+
+    Attributes:
+        record: the flat :class:`RunRecord`.
+        log: the engine's decision log (all decisions, warm-up included).
+        plan: the routing plan that was played.
+        comparison: the policy comparison on the measured decisions.
+        reduction_series: per-decision Wq(classical) - Wq(quantum) (measured part).
+        reduction_game_series: per-decision (A_qu - A_cl)/2 terms (measured part).
+    """
+
+    record: RunRecord
+    log: DecisionLog
+    plan: RoutingPlan
+    comparison: PolicyComparison
+    reduction_series: np.ndarray
+    reduction_game_series: np.ndarray
+
+
+def _engine_log(
+    scenario: Scenario,
+    plan: RoutingPlan,
+    traffic: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rngs: dict[str, np.random.Generator],
+    progress: Progress | None,
+) -> tuple[DecisionLog, int, int]:
+    t, x1, x2 = traffic
+    if scenario.engine.name == "analytic":
+        from qnet.analytic_link import run_analytic
+
+        result = run_analytic(scenario, plan, t, x1, x2, rngs)
+        if progress is not None:
+            progress("simulating decisions", 1.0)
+    else:
+        # The SeQUeNCe engine is imported lazily: qnet itself never imports SeQUeNCe.
+        from protocols.routing import run_sequence
+
+        result = run_sequence(scenario, plan, t, x1, x2, rngs, progress=progress)
+    return result.log, result.pairs_heralded, result.pairs_discarded
+
+
+def _mean_ratio(values: np.ndarray, mask: np.ndarray, batches: int) -> Estimate:
+    """Mean of ``values`` over ``mask`` rows, batch-means CI (ratio estimator)."""
+    if not mask.any():
+        return Estimate(math.nan, math.nan, math.nan, batches)
+    if mask.sum() < 2 * batches:
+        v = values[mask]
+        se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
+        return Estimate(float(v.mean()), se, 1.96 * se, len(v))
+    return ratio_batch_means(np.where(mask, values, 0.0), mask.astype(float), batches)
+
+
+def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
+    """Run a scenario end to end; :func:`run_scenario` returns just its record."""
+    wall0 = time.perf_counter()
+    if progress is not None:
+        progress("building routing plan", 0.0)
+    plan = build_plan(scenario)
+    rngs = streams(scenario.seed)
+    traffic = sample_traffic(scenario, rngs["traffic"])
+    log, heralded, discarded = _engine_log(scenario, plan, traffic, rngs, progress)
+    if progress is not None:
+        progress("replaying queues", 0.0)
+
+    mu = scenario.traffic.mu_hz
+    t, x1, x2 = (log.t_s * mu, log.x1_s * mu, log.x2_s * mu)
+    n = len(t)
+    first_is_a = rngs["order"].random(n) < 0.5
+    outputs = {
+        "quantum": (log.o_a, log.o_b),
+        "oracle": plan.oracle_outputs(x1, x2, log.o_a),
+        "classical": plan.classical_outputs_aligned(x1, x2, rngs["baseline"].random(n), log.o_a),
+    }
+    q = scenario.queue
+    work = (
+        warmup_work(q.warmup_rate_per_service, q.phi_max)
+        if q.throughput_model == "warmup"
+        else power_work(q.power_k)
+    )
+    w = splitting_benefit(x1, x2, plan.params)
+    keep = slice(scenario.run.warmup_decisions, None)
+    waits, splits, payoffs = {}, {}, {}
+    idle_work_q = None
+    for name, (o_a, o_b) in outputs.items():
+        r = replay_queue(
+            t,
+            x1,
+            x2,
+            o_a,
+            o_b,
+            first_is_a=first_is_a,
+            baseline_work=work if name == "quantum" else None,
+        )
+        waits[name] = r.pair_wait[keep]
+        splits[name] = r.split[keep].astype(float)
+        payoffs[name] = payoff_terms(o_a, o_b, w)[keep]
+        if name == "quantum":
+            idle_work_q = r.idle_work
+    batches = scenario.run.batches
+    comp = compare_policies(waits, splits, payoffs, batches)
+    assert idle_work_q is not None
+    dt = np.diff(t, prepend=0.0)[keep]
+    throughput = ratio_batch_means(idle_work_q[keep] / 2.0, dt, batches)
+
+    used = log.used_pair[keep]
+    availability = batch_means(used.astype(float), batches)
+    fid = _mean_ratio(np.nan_to_num(log.pair_fidelity[keep]), used, batches)
+    age = float(np.nanmean(log.pair_age_s[keep])) if used.any() else math.nan
+    p_hat = comp.splitting_probability["quantum"].mean
+    if q.throughput_model == "warmup":
+        predicted_thr = float(baseline_throughput_warmup(p_hat, plan.params))
+    else:
+        predicted_thr = float(baseline_throughput_power(p_hat, plan.params, q.power_k))
+
+    ideal = plan.ideal_gap_reduction
+    predicted = _predicted_reduction(scenario, plan, log, keep, availability.mean)
+    share = comp.gap_reduction.scaled(1.0 / ideal) if ideal > 0 else _nan_est(batches)
+    share_game = comp.gap_reduction_game.scaled(1.0 / ideal) if ideal > 0 else _nan_est(batches)
+
+    c = comp
+    record = RunRecord(
+        scenario=scenario.name,
+        scenario_digest=scenario.digest(),
+        engine=scenario.engine.name,
+        seed=scenario.seed,
+        decisions=n - scenario.run.warmup_decisions,
+        warmup_decisions=scenario.run.warmup_decisions,
+        batches=batches,
+        strategy_kind=plan.kind,
+        target_splitting_probability=plan.p,
+        mean_service_time_s=scenario.traffic.mean_service_time_s,
+        load=scenario.traffic.rho,
+        availability=availability.mean,
+        availability_ci95=availability.ci95,
+        mean_fidelity_at_use=fid.mean,
+        mean_fidelity_at_use_ci95=fid.ci95,
+        mean_pair_age_s=age,
+        splitting_probability=p_hat,
+        splitting_probability_ci95=c.splitting_probability["quantum"].ci95,
+        wait_quantum=c.wait["quantum"].mean,
+        wait_quantum_ci95=c.wait["quantum"].ci95,
+        wait_oracle=c.wait["oracle"].mean,
+        wait_oracle_ci95=c.wait["oracle"].ci95,
+        wait_classical=c.wait["classical"].mean,
+        wait_classical_ci95=c.wait["classical"].ci95,
+        gap_quantum=c.gap_quantum.mean,
+        gap_quantum_ci95=c.gap_quantum.ci95,
+        gap_classical=c.gap_classical.mean,
+        gap_classical_ci95=c.gap_classical.ci95,
+        gap_reduction=c.gap_reduction.mean,
+        gap_reduction_ci95=c.gap_reduction.ci95,
+        gap_quantum_game=c.gap_quantum_game.mean,
+        gap_quantum_game_ci95=c.gap_quantum_game.ci95,
+        gap_classical_game=c.gap_classical_game.mean,
+        gap_classical_game_ci95=c.gap_classical_game.ci95,
+        gap_reduction_game=c.gap_reduction_game.mean,
+        gap_reduction_game_ci95=c.gap_reduction_game.ci95,
+        ideal_gap_reduction=ideal,
+        predicted_gap_reduction=predicted,
+        retained_share=share.mean,
+        retained_share_ci95=share.ci95,
+        retained_share_game=share_game.mean,
+        retained_share_game_ci95=share_game.ci95,
+        baseline_throughput=throughput.mean,
+        baseline_throughput_ci95=throughput.ci95,
+        predicted_baseline_throughput=predicted_thr,
+        oracle_payoff=plan.oracle_payoff,
+        classical_payoff=plan.classical.payoff,
+        quantum_payoff_ideal=plan.quantum_payoff,
+        pairs_heralded=heralded,
+        pairs_discarded=discarded,
+        wall_time_s=time.perf_counter() - wall0,
+    )
+    if progress is not None:
+        progress("replaying queues", 1.0)
+    return RunOutput(
+        record=record,
+        log=log,
+        plan=plan,
+        comparison=comp,
+        reduction_series=waits["classical"] - waits["quantum"],
+        reduction_game_series=0.5 * (payoffs["quantum"] - payoffs["classical"]),
+    )
+
+
+def _nan_est(batches: int) -> Estimate:
+    return Estimate(math.nan, math.nan, math.nan, batches)
+
+
+def _predicted_reduction(
+    scenario: Scenario, plan: RoutingPlan, log: DecisionLog, keep: slice, availability: float
+) -> float:
+    """Analysis-core reduction for the measured availability a and mean pair correlation.
+
+    The payoff of the angles on a pair with X-Z correlation tensor T is linear in T, so
+    the mean over used pairs of ``(1-2e_A)(1-2e_B) T`` gives the expected quantum payoff
+    exactly; the mix with the fallback is ``a A_qu(T) + (1 - a) A_cl`` (issue-4 mixing),
+    and the reduction is half the excess over A_cl (Lemma 1).
+    """
+    from qnet.noise import availability_mix
+
+    payoff_q = plan.quantum_payoff_for(_mean_tensor(scenario, log, keep))
+    payoff, _ = availability_mix(
+        availability, payoff_q, plan.p, plan.classical.payoff, plan.classical.splitting_probability
+    )
+    return 0.5 * (payoff - plan.classical.payoff)
+
+
+def _mean_tensor(scenario: Scenario, log: DecisionLog, keep: slice) -> np.ndarray:
+    """Mean X-Z correlation tensor (readout included) of the pairs used after warm-up."""
+    from qnet.analytic_link import link_model, stored_pair_tensors
+
+    used = log.used_pair[keep]
+    if not used.any():
+        return np.eye(2)
+    model = link_model(scenario)
+    tensors, _ = stored_pair_tensors(log.pair_age_s[keep][used], model)
+    factor = (1 - 2 * model.readout_error_a) * (1 - 2 * model.readout_error_b)
+    return factor * tensors.mean(axis=0)
+
+
+def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunRecord:
+    """Run one scenario end to end and return its :class:`RunRecord` (the main job)."""
+    return simulate(scenario, progress).record
