@@ -172,6 +172,7 @@ def policy_moments(
     *,
     epsabs: float = 1e-10,
     epsrel: float = 1e-10,
+    limit: int = 500,
 ) -> tuple[float, float, float]:
     """E[r], E[r X1 X2], E[r S] of a split policy r(x1, x2) by 2-D adaptive quadrature (A12).
 
@@ -197,7 +198,8 @@ def policy_moments(
                 return r * x1 * x2
             return r * (x1 + x2)
 
-        val, _ = integrate.dblquad(integrand, 0.0, 1.0, 0.0, 1.0, epsabs=epsabs, epsrel=epsrel)
+        opts = {"epsabs": epsabs, "epsrel": epsrel, "limit": limit}
+        val, _ = integrate.nquad(integrand, [(0.0, 1.0), (0.0, 1.0)], opts=[opts, opts])
         return float(val)
 
     return moment(0), moment(1), moment(2)
