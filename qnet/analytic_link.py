@@ -128,6 +128,37 @@ class LinkModel:
         return (1 - r1) * self.attempt_fail_s + r1 * self.attempt_full_s
 
     @property
+    def mean_generation_time_s(self) -> float:
+        """Mean time from a slot pair's restart to its next pair being usable [s].
+
+        (1/p - 1) failed attempts of mean length q D_full + (1 - q) D_fail with
+        q = (r_1 - p)/(1 - p), then one successful two-round attempt D_full.
+        """
+        p, r1 = self.success_probability, self.round_one_pass_probability
+        q = (r1 - p) / (1 - p) if p < 1 else 0.0
+        failed = q * self.attempt_full_s + (1 - q) * self.attempt_fail_s
+        return (1 / p - 1) * failed + self.attempt_full_s
+
+    def predicted_availability(self, decision_rate_hz: float) -> float:
+        """Share of Poisson(lambda) decisions that find a usable pair (no discards).
+
+        K = 1 is exact: after each use the slot needs the generation time G, then the
+        next decision comes after an Exp(lambda) wait (memoryless), so a = 1/(1 + lambda
+        E[G]). For K > 1 the slots are treated as exponential generators of rate
+        1/E[G] and the number of ready pairs as a birth-death chain (births (K - n)/E[G],
+        deaths lambda); a = 1 - pi_0 (PASTA). Discards (cutoff, expiry) are not included.
+        """
+        if not decision_rate_hz > 0:
+            raise ValueError(f"decision_rate_hz = {decision_rate_hz!r}: must be > 0")
+        rate = 1.0 / self.mean_generation_time_s
+        if self.slots == 1:
+            return 1.0 / (1.0 + decision_rate_hz / rate)
+        weights = [1.0]
+        for n in range(self.slots):
+            weights.append(weights[-1] * (self.slots - n) * rate / decision_rate_hz)
+        return 1.0 - 1.0 / sum(weights)
+
+    @property
     def pair_rate_hz(self) -> float:
         """Heralded pairs per second while all K slots generate: K p / period."""
         return self.slots * self.success_probability / self.attempt_period_s
