@@ -25,7 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from qnet.queueing import (
 )
 from qnet.replay import power_work, replay_queue, warmup_work
 from qnet.strategies import RoutingPlan, build_plan
+
+if TYPE_CHECKING:
+    from qnet.analytic_link import LinkModel
 
 __all__ = [
     "STREAMS",
@@ -102,6 +105,10 @@ class RunRecord:
         mean_service_time_s: 1/mu [s], the unit of waits and gaps.
         load: rho = lambda/mu.
         availability: share of decisions that used an entangled pair.
+        predicted_availability: the link model's prediction for Poisson decisions
+            (exact for one slot pair, birth-death chain for K > 1; NaN with a cutoff or
+            memory expiry, which it does not model).
+        pair_rate_hz: predicted heralded pairs per second with all K slots generating.
         mean_fidelity_at_use: mean fidelity of used pairs at measurement (NaN if none).
         mean_pair_age_s: mean storage age of used pairs at measurement [s].
         splitting_probability: achieved p of the run (o_A o_B = -1 share).
@@ -139,6 +146,8 @@ class RunRecord:
     load: float
     availability: float
     availability_ci95: float
+    predicted_availability: float
+    pair_rate_hz: float
     mean_fidelity_at_use: float
     mean_fidelity_at_use_ci95: float
     mean_pair_age_s: float
@@ -201,6 +210,8 @@ class RunRecord:
             "decisions": self.decisions,
             "target_splitting_probability": self.target_splitting_probability,
             "availability": est("availability"),
+            "predicted_availability": self.predicted_availability,
+            "pair_rate_hz": self.pair_rate_hz,
             "mean_fidelity_at_use": est("mean_fidelity_at_use"),
             "mean_pair_age_s": self.mean_pair_age_s,
             "splitting_probability": est("splitting_probability"),
@@ -339,8 +350,16 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     else:
         predicted_thr = float(baseline_throughput_power(p_hat, plan.params, q.power_k))
 
+    from qnet.analytic_link import link_model
+
+    model = link_model(scenario)
+    predicted_av = (
+        model.predicted_availability(scenario.traffic.lam_hz)
+        if model.discard_age_s is None
+        else math.nan
+    )
     ideal = plan.ideal_gap_reduction
-    predicted = _predicted_reduction(scenario, plan, log, keep, availability.mean)
+    predicted = _predicted_reduction(plan, model, log, keep, availability.mean)
     share = comp.gap_reduction.scaled(1.0 / ideal) if ideal > 0 else _nan_est(batches)
     share_game = comp.gap_reduction_game.scaled(1.0 / ideal) if ideal > 0 else _nan_est(batches)
 
@@ -359,6 +378,8 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         load=scenario.traffic.rho,
         availability=availability.mean,
         availability_ci95=availability.ci95,
+        predicted_availability=predicted_av,
+        pair_rate_hz=model.pair_rate_hz,
         mean_fidelity_at_use=fid.mean,
         mean_fidelity_at_use_ci95=fid.ci95,
         mean_pair_age_s=age,
@@ -415,7 +436,7 @@ def _nan_est(batches: int) -> Estimate:
 
 
 def _predicted_reduction(
-    scenario: Scenario, plan: RoutingPlan, log: DecisionLog, keep: slice, availability: float
+    plan: RoutingPlan, model: LinkModel, log: DecisionLog, keep: slice, availability: float
 ) -> float:
     """Analysis-core reduction for the measured availability a and mean pair correlation.
 
@@ -426,21 +447,20 @@ def _predicted_reduction(
     """
     from qnet.noise import availability_mix
 
-    payoff_q = plan.quantum_payoff_for(_mean_tensor(scenario, log, keep))
+    payoff_q = plan.quantum_payoff_for(_mean_tensor(model, log, keep))
     payoff, _ = availability_mix(
         availability, payoff_q, plan.p, plan.classical.payoff, plan.classical.splitting_probability
     )
     return 0.5 * (payoff - plan.classical.payoff)
 
 
-def _mean_tensor(scenario: Scenario, log: DecisionLog, keep: slice) -> np.ndarray:
+def _mean_tensor(model: LinkModel, log: DecisionLog, keep: slice) -> np.ndarray:
     """Mean X-Z correlation tensor (readout included) of the pairs used after warm-up."""
-    from qnet.analytic_link import link_model, stored_pair_tensors
+    from qnet.analytic_link import stored_pair_tensors
 
     used = log.used_pair[keep]
     if not used.any():
         return np.eye(2)
-    model = link_model(scenario)
     tensors, _ = stored_pair_tensors(log.pair_age_s[keep][used], model)
     factor = (1 - 2 * model.readout_error_a) * (1 - 2 * model.readout_error_b)
     return factor * tensors.mean(axis=0)
