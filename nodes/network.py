@@ -1,0 +1,323 @@
+"""Build the qnet link on SeQUeNCe from a scenario, and the API the routing protocol uses.
+
+Topology (a networkx graph, :func:`build_graph`; :func:`draw_topology` draws it)::
+
+    router_a --(arm_a_km fiber)-- station --(arm_b_km fiber)-- router_b
+
+:func:`build_network` instantiates it in a fresh SeQUeNCe ``Timeline``: two
+:class:`~nodes.devices.RouterNode` with K memory slots each, a
+:class:`~nodes.devices.StationNode` (SeQUeNCe's ``BSMNode``), quantum channels router ->
+station (the scenario's attenuation and light speed; router A's channel spaces the K slot
+pairs' photons beyond the detectors' dead time), classical channels for the heralds
+(router <-> station, delay = photon flight time) and for the protocol's negotiation
+(router A <-> router B, delay = the sum), and an
+:class:`~protocols.entanglement.EntanglementSupply` that generates continuously on every
+free slot pair. It returns a :class:`LinkNetwork`:
+
+* ``net.run_until(t_ps)`` / ``net.run_for(seconds)`` advance the simulation;
+  ``net.call_at(t_ps, fn, *args)`` schedules a callback on the timeline (after every event
+  already due at that time).
+* ``net.usable_pairs(router, t_ps)`` -- that router's usable :class:`PairRecord` list
+  (oldest first); ``net.select_pair(router, t_ps)`` -- the one the scenario's
+  ``selection`` rule consumes (None if none). Both routers return the same pair at any
+  decision time (see the agreement rule in :mod:`protocols.entanglement`).
+* ``net.measure(router, pair, theta, plane="xz")`` -- ±1 by the Born rule from the true
+  state in SeQUeNCe's quantum manager, after the memory's decoherence for the time that half
+  has been stored; frees that half (the slot pair regenerates once both halves are free).
+* ``net.pair_state(pair, at_ps=None)`` / ``net.pair_fidelity(pair, at_ps=None)`` -- the
+  pair's 4x4 density matrix (qubit 0 = router A) / fidelity to Φ+, read from the quantum
+  manager and decohered to ``at_ps`` (default: now), without disturbing it.
+* ``net.close()`` restores SeQUeNCe's process-global settings (formalism, protocol type).
+
+``router`` is ``"a"``/``"b"`` or the node name ``"router_a"``/``"router_b"``. Seeds: every
+random draw comes from the three nodes' generators, seeded from
+``numpy.random.SeedSequence(seed)`` (default: the scenario seed).
+
+SeQUeNCe keeps process-global state (the quantum-manager formalism, the generation
+protocol type): :func:`build_network` sets it for its run, and
+:func:`reset_sequence_globals` restores the defaults (tests do so automatically).
+SeQUeNCe's logger is kept at WARNING so runs are quiet.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+from sequence.components.optical_channel import ClassicalChannel, QuantumChannel
+from sequence.constants import BARRET_KOK, DENSITY_MATRIX_FORMALISM, KET_VECTOR_FORMALISM
+from sequence.entanglement_management.generation import (
+    EntanglementGenerationA,
+    EntanglementGenerationB,
+)
+from sequence.kernel.event import Event
+from sequence.kernel.process import Process
+from sequence.kernel.quantum_manager import QuantumManager
+from sequence.kernel.timeline import Timeline
+
+from nodes.devices import GuardedQuantumChannel, RouterNode, StationNode
+from protocols.entanglement import EntanglementSupply, PairRecord, Plane
+from qnet import link as predictions
+
+if TYPE_CHECKING:
+    from qnet.config import Scenario
+
+__all__ = [
+    "LinkNetwork",
+    "ROUTER_NAMES",
+    "STATION_NAME",
+    "build_graph",
+    "build_network",
+    "draw_topology",
+    "quiet_sequence_logging",
+    "reset_sequence_globals",
+]
+
+ROUTER_NAMES = {"a": "router_a", "b": "router_b"}
+STATION_NAME = "station"
+_FORMALISMS = {"density_matrix": DENSITY_MATRIX_FORMALISM, "ket": KET_VECTOR_FORMALISM}
+
+
+def quiet_sequence_logging(level: int = logging.WARNING) -> None:
+    """Keep SeQUeNCe's logger at ``level`` (default WARNING) so runs do not flood output."""
+    logging.getLogger("sequence.utils.log").setLevel(level)
+
+
+def reset_sequence_globals() -> None:
+    """Restore SeQUeNCe's process-global defaults (formalism, generation protocol type)."""
+    QuantumManager.clear_active_formalism()
+    EntanglementGenerationA.clear_global()
+    EntanglementGenerationB._global_type = BARRET_KOK
+
+
+def build_graph(scenario: Scenario) -> nx.Graph:
+    """Topology as a networkx graph: nodes with roles, fiber edges with length/attenuation."""
+    lk = scenario.link
+    g = nx.Graph(name=scenario.name)
+    g.add_node(ROUTER_NAMES["a"], role="router", slots=lk.memory_slots)
+    g.add_node(STATION_NAME, role="station", detector_efficiency=lk.detector_efficiency)
+    g.add_node(ROUTER_NAMES["b"], role="router", slots=lk.memory_slots)
+    for side, arm in (("a", lk.arm_a_km), ("b", lk.arm_b_km)):
+        g.add_edge(
+            ROUTER_NAMES[side],
+            STATION_NAME,
+            length_km=arm,
+            attenuation_db_per_km=lk.attenuation_db_per_km,
+            light_speed_km_per_s=lk.light_speed_km_per_s,
+        )
+    return g
+
+
+def draw_topology(graph: nx.Graph, ax: Any = None) -> Any:
+    """Draw the link with matplotlib (edge labels: fiber length in km); returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 1.8))
+    pos = {ROUTER_NAMES["a"]: (0, 0), STATION_NAME: (1, 0), ROUTER_NAMES["b"]: (2, 0)}
+    nx.draw_networkx(graph, pos=pos, ax=ax, node_color="#9ecae1", node_size=1200, font_size=8)
+    labels = {e: f"{d['length_km']:g} km" for e, d in graph.edges.items()}
+    nx.draw_networkx_edge_labels(graph, pos=pos, edge_labels=labels, ax=ax, font_size=8)
+    ax.set_axis_off()
+    return ax
+
+
+class _Callback:
+    def __init__(self, fn: Any, args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+
+    def fire(self) -> None:
+        self.fn(*self.args)
+
+
+@dataclass
+class LinkNetwork:
+    """A built SeQUeNCe link and the API the routing protocol uses (module docstring)."""
+
+    scenario: Scenario
+    timeline: Timeline
+    routers: dict[str, RouterNode]
+    station: StationNode
+    supply: EntanglementSupply
+    graph: nx.Graph
+    prediction: predictions.LinkPrediction
+
+    # -------------------------------------------------------------- time
+    def now_ps(self) -> int:
+        """Current simulation time [ps]."""
+        return int(self.timeline.now())
+
+    def run_until(self, t_ps: int) -> None:
+        """Run the simulation up to (not including) time ``t_ps``."""
+        self.timeline.stop_time = int(t_ps)
+        self.timeline.run()
+        self.timeline.time = max(self.timeline.time, int(t_ps))
+
+    def run_for(self, duration_s: float) -> None:
+        """Run for ``duration_s`` more seconds of simulated time."""
+        self.run_until(self.now_ps() + round(duration_s * predictions.PS_PER_S))
+
+    def call_at(self, t_ps: int, fn: Any, *args: Any) -> Event:
+        """Call ``fn(*args)`` at ``t_ps``, after the events already due at that time."""
+        proc = Process(_Callback(fn, args), "fire", [])
+        event = Event(int(t_ps), proc, self.timeline.schedule_counter)
+        self.timeline.schedule(event)
+        return event
+
+    # -------------------------------------------------------------- pair stores
+    @staticmethod
+    def _side(router: str) -> str:
+        for side, name in ROUTER_NAMES.items():
+            if router in (side, name):
+                return side
+        raise ValueError(f"router must be 'a', 'b', 'router_a' or 'router_b', got {router!r}")
+
+    def usable_pairs(self, router: str, t_ps: int | None = None) -> list[PairRecord]:
+        """Pairs usable at ``t_ps`` (default now) in this router's store, oldest first."""
+        t = self.now_ps() if t_ps is None else int(t_ps)
+        return self.supply.stores[self._side(router)].usable(t)
+
+    def select_pair(self, router: str, t_ps: int | None = None) -> PairRecord | None:
+        """The pair a decision at ``t_ps`` consumes under the scenario's selection rule."""
+        t = self.now_ps() if t_ps is None else int(t_ps)
+        return self.supply.stores[self._side(router)].select(t, self.scenario.link.selection)
+
+    # -------------------------------------------------------------- quantum access
+    def measure(self, router: str, pair: PairRecord, theta: float, plane: Plane = "xz") -> int:
+        """±1 outcome of measuring this router's half at angle θ (Born rule); frees it."""
+        return self.supply.measure(self._side(router), pair.slot, theta, plane)
+
+    def pair_state(self, pair: PairRecord | int, at_ps: int | None = None) -> np.ndarray:
+        """4x4 density matrix (A ⊗ B) of a stored pair, decohered to ``at_ps`` (default now)."""
+        slot = pair if isinstance(pair, int) else pair.slot
+        return self.supply.pair_state(slot, at_ps)
+
+    def pair_fidelity(self, pair: PairRecord | int, at_ps: int | None = None) -> float:
+        """Fidelity to Φ+ of a stored pair at ``at_ps`` (default now), from the QM state."""
+        slot = pair if isinstance(pair, int) else pair.slot
+        return self.supply.pair_fidelity(slot, at_ps)
+
+    def close(self) -> None:
+        """Restore SeQUeNCe's process-global defaults."""
+        reset_sequence_globals()
+
+
+def _node_seeds(seed: int | np.random.SeedSequence) -> list[int]:
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return [int(child.generate_state(1, dtype=np.uint64)[0]) for child in ss.spawn(3)]
+
+
+def check_sequence_scenario(scenario: Scenario) -> predictions.LinkPrediction:
+    """Refuse, with one clear message, scenarios SeQUeNCe's Barrett–Kok cannot run."""
+    lk = scenario.link
+    predictions.check_sequence_link(lk)
+    pred = predictions.predict(scenario)
+    if lk.coherence_time_s is not None and lk.coherence_time_s <= 3 * pred.attempt_full_s:
+        raise ValueError(
+            f"link.coherence_time_s = {lk.coherence_time_s:g}: SeQUeNCe would expire memories "
+            f"during an attempt; it must exceed 3 attempt lengths = {3 * pred.attempt_full_s:g} s "
+            "(use cutoff_s and router T1/T2 to model short-lived memories)"
+        )
+    return pred
+
+
+def build_network(
+    scenario: Scenario,
+    seed: int | np.random.SeedSequence | None = None,
+    release_on_usable: bool = False,
+    on_pair: Any = None,
+) -> LinkNetwork:
+    """Instantiate the scenario's link in a fresh SeQUeNCe timeline and start generation.
+
+    Args:
+        scenario: validated scenario (tables ``link``, ``router_a``, ``router_b``, ``engine``).
+        seed: root of the nodes' generators (default ``scenario.seed``).
+        release_on_usable: free each pair as soon as it is usable (link-rate measurement).
+        on_pair: optional ``callback(slot, herald_ps)`` when both routers hold a new pair.
+
+    Raises:
+        ValueError: arm lengths off SeQUeNCe's 2.5 m grid, memories too slow to re-excite,
+            or a coherence time shorter than an attempt.
+    """
+    pred = check_sequence_scenario(scenario)
+    lk = scenario.link
+    quiet_sequence_logging()
+    reset_sequence_globals()
+    tl = Timeline(formalism=_FORMALISMS[scenario.engine.formalism])
+    seeds = _node_seeds(scenario.seed if seed is None else seed)
+    memory_args = {
+        "fidelity": lk.raw_fidelity,
+        "frequency": lk.memory_frequency_hz,
+        "efficiency": lk.memory_efficiency,
+        "coherence_time": -1 if lk.coherence_time_s is None else lk.coherence_time_s,
+        "wavelength": lk.wavelength_nm,
+    }
+    routers = {
+        side: RouterNode(ROUTER_NAMES[side], tl, seeds[i], lk.memory_slots, memory_args)
+        for i, side in enumerate(("a", "b"))
+    }
+    station = StationNode(
+        STATION_NAME,
+        tl,
+        [ROUTER_NAMES["a"], ROUTER_NAMES["b"]],
+        seeds[2],
+        {"efficiency": lk.detector_efficiency},
+    )
+    speed_m_per_ps = lk.light_speed_km_per_s * 1e3 / predictions.PS_PER_S
+    atten_db_per_m = lk.attenuation_db_per_km / 1e3
+    guard = predictions.guard_bins() if lk.memory_slots > 1 else 0
+    tau = {}
+    for side, arm_km in (("a", lk.arm_a_km), ("b", lk.arm_b_km)):
+        node = routers[side]
+        kwargs = {"light_speed": speed_m_per_ps}
+        if side == "a":  # non-primary: chooses emission times -> enforces the TDM guard
+            qc: QuantumChannel = GuardedQuantumChannel(
+                f"qc.{side}", tl, atten_db_per_m, arm_km * 1e3, guard_bins=guard, **kwargs
+            )
+        else:
+            qc = QuantumChannel(f"qc.{side}", tl, atten_db_per_m, arm_km * 1e3, **kwargs)
+        qc.set_ends(node, STATION_NAME)
+        tau[side] = predictions.arm_delay_ps(arm_km, lk.light_speed_km_per_s)
+        for src, dst in ((node, STATION_NAME), (station, node.name)):
+            cc = ClassicalChannel(f"cc.{src.name}.{dst}", tl, arm_km * 1e3, delay=tau[side])
+            cc.set_ends(src, dst)
+    for src, dst in (("a", "b"), ("b", "a")):
+        cc = ClassicalChannel(
+            f"cc.{src}.{dst}",
+            tl,
+            (lk.arm_a_km + lk.arm_b_km) * 1e3,
+            delay=tau["a"] + tau["b"],
+        )
+        cc.set_ends(routers[src], ROUTER_NAMES[dst])
+    usable_delay = round(pred.usable_delay_s * predictions.PS_PER_S)
+    cutoff = None if lk.cutoff_s is None else round(lk.cutoff_s * predictions.PS_PER_S)
+    supply = EntanglementSupply(
+        tl,
+        routers["a"],
+        routers["b"],
+        STATION_NAME,
+        tau_ps=tau,
+        usable_delay_ps=usable_delay,
+        cutoff_ps=cutoff,
+        selection=lk.selection,
+        memory_times={
+            "a": (scenario.router_a.t1_s, scenario.router_a.t2_s),
+            "b": (scenario.router_b.t1_s, scenario.router_b.t2_s),
+        },
+        release_on_usable=release_on_usable,
+        on_pair=on_pair,
+    )
+    tl.init()
+    supply.start()
+    return LinkNetwork(
+        scenario=scenario,
+        timeline=tl,
+        routers=routers,
+        station=station,
+        supply=supply,
+        graph=build_graph(scenario),
+        prediction=pred,
+    )
