@@ -26,7 +26,7 @@ def _root() -> None:
 
 
 # One line per command module; each defines register(app: typer.Typer) -> None.
-COMMAND_MODULES: tuple[str, ...] = ("run",)
+COMMAND_MODULES: tuple[str, ...] = ("run", "frontier")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"qnet.cli_{_name}").register(app)
