@@ -19,14 +19,13 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Quantum networks that spend entanglement on routing decisions."""
 
 
 # One line per command module; each defines register(app: typer.Typer) -> None.
-COMMAND_MODULES: tuple[str, ...] = ("run", "frontier")
+COMMAND_MODULES: tuple[str, ...] = ("run", "frontier", "link")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"qnet.cli_{_name}").register(app)
