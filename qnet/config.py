@@ -254,6 +254,17 @@ class Scenario(_Table):
             )
         return self
 
+    @model_validator(mode="after")
+    def _sequence_arm_grid(self) -> Scenario:
+        # SeQUeNCe's Barrett-Kok needs arm delays differing by a multiple of 12.5 ns.
+        if self.engine.name == "sequence":
+            from qnet.link import arm_grid_error
+
+            msg = arm_grid_error(self.link)
+            if msg is not None:
+                raise ValueError(msg)
+        return self
+
     @classmethod
     def ideal(cls, **overrides: Any) -> Scenario:
         """The paper's idealised setting: lambda=0.8 mu, alpha=0.5 mu, p=0.2, perfect pairs."""
