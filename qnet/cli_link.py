@@ -75,7 +75,8 @@ def link_command(
     duration_s: Annotated[
         float | None,
         typer.Option(
-            "--duration-s", help="Simulated interval [s] (default: --attempts attempts' worth)."
+            "--duration-s",
+            help="Simulated interval in seconds (default: --attempts attempts' worth).",
         ),
     ] = None,
     attempts: Annotated[
@@ -83,7 +84,9 @@ def link_command(
     ] = 2000,
     storage_time_s: Annotated[
         float,
-        typer.Option("--storage-time-s", min=0.0, help="Storage time after herald [s]."),
+        typer.Option(
+            "--storage-time-s", min=0.0, help="Storage time after the herald, in seconds."
+        ),
     ] = 1e-3,
 ) -> None:
     """Run the SeQUeNCe link alone; report rate and fidelity beside their predictions."""
