@@ -25,7 +25,7 @@ def _root() -> None:
 
 
 # One line per command module; each defines register(app: typer.Typer) -> None.
-COMMAND_MODULES: tuple[str, ...] = ("run", "frontier", "link")
+COMMAND_MODULES: tuple[str, ...] = ("run", "frontier", "link", "thresholds")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"qnet.cli_{_name}").register(app)

@@ -1,0 +1,357 @@
+"""``qnet thresholds``: critical visibility/fidelity and retained advantage under noise."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import numpy as np
+import typer
+
+from qnet.cli_options import JsonOption, OutOption, fail, print_json, write_atomic
+
+if TYPE_CHECKING:
+    from qnet.thresholds import RetainedGrid
+
+__all__ = ["register", "thresholds_csv", "thresholds_figure_png"]
+
+
+class Certificate(StrEnum):
+    """Classical certificate choices."""
+
+    tight = "tight"
+    paper = "paper"
+
+
+def thresholds_csv(grid: RetainedGrid) -> str:
+    """One CSV row per (p, fidelity, availability): retained advantage, V − C, v_c, F_c."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(
+        [
+            "p",
+            "fidelity",
+            "visibility",
+            "availability",
+            "retained",
+            "advantage",
+            "critical_visibility",
+            "critical_fidelity",
+            "critical_visibility_at_availability",
+            "readout_error_a",
+            "readout_error_b",
+            "certificate",
+        ]
+    )
+    for i, p in enumerate(grid.p):
+        crit = grid.critical[i]
+        for j, fid in enumerate(grid.fidelity):
+            for k, a in enumerate(grid.availability):
+                writer.writerow(
+                    [
+                        repr(float(p)),
+                        repr(float(fid)),
+                        repr(float(grid.visibility[j])),
+                        repr(float(a)),
+                        repr(float(grid.retained[i, j, k])),
+                        repr(float(grid.advantage[i, j, k])),
+                        repr(crit.visibility),
+                        repr(crit.fidelity),
+                        repr(float(grid.critical_by_availability[i, k])),
+                        repr(grid.readout_error_a),
+                        repr(grid.readout_error_b),
+                        grid.certificate,
+                    ]
+                )
+    return buf.getvalue()
+
+
+def thresholds_figure_png(grid: RetainedGrid, dpi: int = 110) -> bytes:
+    """Heat map of the retained advantage over fidelity × availability, one panel per p,
+    with the critical-fidelity contour F_c(a) = (3 v_c(p, a) + 1)/4 drawn on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = grid.p.size
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False, constrained_layout=True
+    )
+    mesh = None
+    for i, p in enumerate(grid.p):
+        ax = axes[i // cols][i % cols]
+        data = np.ma.masked_invalid(grid.retained[i])
+        mesh = ax.pcolormesh(
+            grid.availability,
+            grid.fidelity,
+            data,
+            shading="nearest",
+            vmin=0.0,
+            vmax=1.0,
+            cmap="viridis",
+        )
+        vc = grid.critical_by_availability[i]
+        ok = np.isfinite(vc)
+        if ok.any():
+            ax.plot(
+                grid.availability[ok],
+                (3.0 * vc[ok] + 1.0) / 4.0,
+                color="white",
+                lw=2,
+                label="F_c (advantage above)",
+            )
+            ax.legend(loc="lower right", fontsize=8)
+        ax.set_ylim(grid.fidelity.min(), grid.fidelity.max())
+        ax.set_title(f"p = {p:g}: F_c = {grid.critical[i].fidelity:.4f} at a = 1", fontsize=10)
+        ax.set_xlabel("availability a")
+        ax.set_ylabel("fidelity F (Werner)")
+    for k in range(n, rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    if mesh is not None:
+        fig.colorbar(mesh, ax=axes, label="retained advantage (fraction of ideal)")
+    fig.suptitle(f"Retained quantum routing advantage ({grid.certificate} certificate)")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+_OPTION_NAMES = {
+    "lam": "--lam",
+    "mu": "--mu",
+    "alpha": "--alpha",
+    "phi_max": "--phi-max",
+    "rho": "--lam/--mu",
+    "degree": "--degree",
+    "quadrature_points": "--quadrature-points",
+    "restarts": "--restarts",
+    "seed": "--seed",
+    "anchor_spacing": "--anchor-spacing",
+    "p_start": "--p-start",
+    "p_stop": "--p-stop",
+    "p_step": "--p-step",
+    "p grid": "--p/--p-start/--p-stop",
+    "p (splitting probability)": "--p",
+    "epsilon": "--epsilon",
+    "quantum_step": "--quantum-step",
+    "readout_error_a": "--readout-error-a",
+    "readout_error_b": "--readout-error-b",
+    "xtol": "--xtol",
+}
+
+
+def _option_message(message: str) -> str:
+    """Prefix a library error with the command-line option it concerns."""
+    for name, option in _OPTION_NAMES.items():
+        if message.startswith(name + " ") or message.startswith(f"{name} ="):
+            return f"{option}: {message}"
+    return message
+
+
+def _axis(name: str, low: float, high: float, points: int, floor: float) -> np.ndarray:
+    if not (math.isfinite(low) and floor <= low <= high):
+        fail(f"--{name}-min must be in [{floor:g}, {high:g}], got {low!r}")
+    if points < 1:
+        fail(f"--{name}-points must be >= 1, got {points!r}")
+    return np.linspace(low, high, points) if points > 1 else np.array([high])
+
+
+def thresholds_command(
+    lam: Annotated[float, typer.Option("--lam", help="Customer-pair arrival rate λ (> 0).")] = 0.8,
+    mu: Annotated[float, typer.Option("--mu", help="Service rate μ (> 0); ρ = λ/μ < 1.")] = 1.0,
+    alpha: Annotated[float, typer.Option("--alpha", help="Warm-up rate α (> 0), eq. 7.")] = 0.5,
+    phi_max: Annotated[
+        float, typer.Option("--phi-max", help="Steady-state productivity φmax (> 0).")
+    ] = 1.0,
+    p_values: Annotated[
+        list[float] | None,
+        typer.Option("--p", help="Target splitting probability in (0, 1/2) (repeatable)."),
+    ] = None,
+    p_start: Annotated[float, typer.Option("--p-start", help="First p of the grid.")] = 0.05,
+    p_stop: Annotated[float, typer.Option("--p-stop", help="Last p of the grid.")] = 0.35,
+    p_step: Annotated[float, typer.Option("--p-step", help="Grid step (> 0).")] = 0.05,
+    certificate: Annotated[
+        Certificate,
+        typer.Option("--certificate", help="Classical certificate: tight (sound) or paper."),
+    ] = Certificate.tight,
+    epsilon: Annotated[
+        float,
+        typer.Option("--epsilon", help="paper certificate: θ_A grid starts at θ_min + ε (> 0)."),
+    ] = 0.01,
+    fidelity_min: Annotated[
+        float, typer.Option("--fidelity-min", help="Lowest Werner fidelity of the grid, ≥ 0.25.")
+    ] = 0.85,
+    fidelity_points: Annotated[
+        int, typer.Option("--fidelity-points", help="Fidelity grid points up to F = 1.")
+    ] = 16,
+    availability_min: Annotated[
+        float, typer.Option("--availability-min", help="Lowest availability of the grid, ≥ 0.")
+    ] = 0.0,
+    availability_points: Annotated[
+        int, typer.Option("--availability-points", help="Availability grid points up to a = 1.")
+    ] = 11,
+    readout_error_a: Annotated[
+        float, typer.Option("--readout-error-a", help="Readout flip probability at A, [0, 0.5].")
+    ] = 0.0,
+    readout_error_b: Annotated[
+        float, typer.Option("--readout-error-b", help="Readout flip probability at B, [0, 0.5].")
+    ] = 0.0,
+    degree: Annotated[
+        int, typer.Option("--degree", help="Polynomial degree of the measurement angles (≥ 0).")
+    ] = 2,
+    quadrature_points: Annotated[
+        int, typer.Option("--quadrature-points", help="Gauss–Laguerre points (2–400).")
+    ] = 60,
+    restarts: Annotated[
+        int, typer.Option("--restarts", help="Random SLSQP starts at each anchor p (≥ 1).")
+    ] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed of the restarts (≥ 0).")] = 1,
+    quantum_step: Annotated[
+        float,
+        typer.Option("--quantum-step", help="p'' step of the ideal strategies noise maps from."),
+    ] = 0.01,
+    xtol: Annotated[
+        float, typer.Option("--xtol", help="Bisection tolerance of v_c (in visibility).")
+    ] = 1e-6,
+    out: OutOption = None,
+    as_json: JsonOption = False,
+    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Write the heat-map PNG.")] = True,
+) -> None:
+    """Critical visibility v_c(p), fidelity F_c(p) and retained advantage (Sec. VII)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qnet.frontier import p_grid_from_range
+    from qnet.queueing import SystemParams
+    from qnet.thresholds import noise_reference, retained_grid
+
+    if certificate is Certificate.paper and not (math.isfinite(epsilon) and epsilon > 0):
+        fail(f"--epsilon must be a finite number > 0, got {epsilon!r}")
+    fids = _axis("fidelity", fidelity_min, 1.0, fidelity_points, 0.25)
+    avs = _axis("availability", availability_min, 1.0, availability_points, 0.0)
+    try:
+        params = SystemParams(lam=lam, mu=mu, alpha=alpha, phi_max=phi_max)
+        targets = (
+            [float(p) for p in p_values]
+            if p_values
+            else [float(p) for p in p_grid_from_range(p_start, p_stop, p_step)]
+        )
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            disable=as_json,
+        ) as bar:
+            task = bar.add_task("ideal frontier", total=1.0)
+            ref = noise_reference(
+                targets,
+                params,
+                method=certificate.value,
+                epsilon=epsilon,
+                degree=degree,
+                quadrature_points=quadrature_points,
+                restarts=restarts,
+                seed=seed,
+                quantum_step=quantum_step,
+                progress=lambda stage, f: bar.update(task, description=stage, completed=f),
+            )
+            bar.update(task, description="thresholds", completed=0.0)
+            grid = retained_grid(
+                ref, sorted(set(targets)), fids, avs, readout_error_a, readout_error_b, xtol=xtol
+            )
+    except ValueError as err:
+        fail(_option_message(str(err)))
+        return
+    result = grid.to_dict()
+    result["params"] = {"lam": lam, "mu": mu, "alpha": alpha, "phi_max": phi_max}
+    settings = {
+        "params": result["params"],
+        "certificate": certificate.value,
+        "epsilon": epsilon if certificate is Certificate.paper else None,
+        "p": result["p"],
+        "fidelity": result["fidelity"],
+        "availability": result["availability"],
+        "readout": [readout_error_a, readout_error_b],
+        "degree": degree,
+        "quadrature_points": quadrature_points,
+        "restarts": restarts,
+        "seed": seed,
+        "quantum_step": quantum_step,
+        "xtol": xtol,
+    }
+    result["settings"] = settings
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    out_dir = out if out is not None else Path("results")
+    stem = f"thresholds-{certificate.value}-{digest}"
+    result["csv"] = str(write_atomic(out_dir / f"{stem}.csv", thresholds_csv(grid)))
+    if plot:
+        result["png"] = str(write_atomic(out_dir / f"{stem}.png", thresholds_figure_png(grid)))
+    if as_json:
+        print_json(result)
+        return
+    _print_text(grid, result)
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return "—" if not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _print_text(grid: RetainedGrid, result: dict[str, object]) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)
+    readout = f"e_A = {grid.readout_error_a:g}, e_B = {grid.readout_error_b:g}"
+    t = Table(
+        title=f"qnet thresholds: Werner pairs, {readout}, {grid.certificate} certificate",
+        box=box.SIMPLE_HEAD,
+        caption="v_c, F_c: smallest visibility/fidelity (a = 1) at which the best strategy "
+        "beats the certified classical envelope at p; naive: noiseless-optimal angles, "
+        "judged at their achieved p; ideal ΔWq reduction = (V − C)/2 [1/μ]",
+    )
+    for name in ("p", "v_c", "F_c", "v_c naive", "F_c naive", "ideal ΔWq reduction"):
+        t.add_column(name, justify="right", no_wrap=True)
+    for i, p in enumerate(grid.p):
+        c, cn = grid.critical[i], grid.critical_naive[i]
+        t.add_row(
+            f"{p:g}",
+            _fmt(c.visibility),
+            _fmt(c.fidelity),
+            _fmt(cn.visibility),
+            _fmt(cn.fidelity),
+            _fmt(grid.ideal_advantage[i] / 2),
+        )
+    console.print(t)
+    for i, p in enumerate(grid.p):
+        rt = Table(
+            title=f"retained advantage at p = {p:g} (rows: fidelity F, columns: availability a)",
+            box=box.SIMPLE_HEAD,
+        )
+        rt.add_column("F \\ a", justify="right")
+        for a in grid.availability:
+            rt.add_column(f"{a:.2f}", justify="right")
+        for j, fid in enumerate(grid.fidelity):
+            rt.add_row(f"{fid:.4f}", *(_fmt(r, 2) for r in grid.retained[i, j]))
+        console.print(rt)
+    console.print(f"v_c bisection tolerance {grid.critical[0].xtol:g} in visibility")
+    console.print(f"csv: {result['csv']}" + (f"\nplot: {result['png']}" if "png" in result else ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``qnet thresholds`` to the CLI."""
+    app.command("thresholds")(thresholds_command)
