@@ -162,6 +162,8 @@ class LinkNetwork:
 
     def call_at(self, t_ps: int, fn: Any, *args: Any) -> Event:
         """Call ``fn(*args)`` at ``t_ps``, after the events already due at that time."""
+        if int(t_ps) < self.now_ps():
+            raise ValueError(f"t_ps = {t_ps} is in the past (now {self.now_ps()} ps)")
         proc = Process(_Callback(fn, args), "fire", [])
         event = Event(int(t_ps), proc, self.timeline.schedule_counter)
         self.timeline.schedule(event)

@@ -1,0 +1,317 @@
+"""The SeQUeNCe physical layer (nodes/, protocols/entanglement.py) against qnet.link.
+
+Every simulation is seeded (``numpy.random.SeedSequence`` through the nodes' generators),
+so each test is deterministic; the tolerances say how often a *correct* implementation
+would fail with a fresh seed. Simulated durations are short (a few thousand attempts).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sequence")
+
+from nodes import build_network, run_link  # noqa: E402
+from nodes.network import reset_sequence_globals  # noqa: E402
+from protocols.entanglement import measurement_circuit  # noqa: E402
+from qnet.config import Scenario  # noqa: E402
+from qnet.link import PS_PER_S  # noqa: E402
+from qnet.noise import correlation, measurement_observable, stored_pair  # noqa: E402
+
+Z99 = 2.5758  # two-sided 99 % normal quantile
+
+
+def _scenario(formalism: str = "density_matrix", seed: int = 11, **tables: dict) -> Scenario:
+    data = {"seed": seed, "engine": {"name": "sequence", "formalism": formalism}}
+    data.update(tables)
+    return Scenario.model_validate(data)
+
+
+# ------------------------------------------------------------------ measurement convention
+@pytest.mark.parametrize("plane", ["xz", "yz", "xy"])
+@pytest.mark.parametrize("theta", [0.0, 0.3, -1.1, math.pi / 8])
+def test_measurement_circuit_measures_the_documented_observable(plane: str, theta: float) -> None:
+    """U† Z U equals the plane's observable: xz -> cos2θ Z + sin2θ X (Ry(−2θ) then Z),
+    yz -> cos2θ Z + sin2θ Y, xy -> cos2θ X + sin2θ Y. Exact up to float rounding (1e-12)."""
+    u = measurement_circuit(theta, plane).get_unitary_matrix()
+    z = np.diag([1.0, -1.0])
+    x = np.array([[0, 1], [1, 0]])
+    y = np.array([[0, -1j], [1j, 0]])
+    c, s = math.cos(2 * theta), math.sin(2 * theta)
+    expected = {"xz": c * z + s * x, "yz": c * z + s * y, "xy": c * x + s * y}[plane]
+    np.testing.assert_allclose(u.conj().T @ z @ u, expected, atol=1e-12)
+    if plane == "xz":
+        np.testing.assert_allclose(expected, measurement_observable(theta), atol=1e-15)
+
+
+def test_bad_plane_is_refused() -> None:
+    with pytest.raises(ValueError, match="plane must be 'xz', 'yz' or 'xy'"):
+        measurement_circuit(0.1, "zz")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ (1) rate vs prediction
+@pytest.mark.parametrize("arm_km", [1.0, 10.0, 25.0])
+def test_pair_rate_matches_prediction_at_three_lengths(arm_km: float) -> None:
+    """Heralded pairs per second over a simulated interval vs K p / E[D] (qnet.link).
+
+    Two slot pairs (TDM-guarded), ~1600 attempts, ket formalism (exact for rates). Checks the
+    rate, the per-attempt success probability and the mean attempt period each within the
+    measurement's 99 % CI (z < 2.576; a correct model fails one of the three checks with
+    probability <= 3 % for a fresh seed; the seed here is fixed).
+    """
+    s = _scenario("ket", link={"arm_a_km": arm_km, "arm_b_km": arm_km, "memory_slots": 2})
+    rep = run_link(s, attempts=1600)
+    assert rep.attempts >= 1400
+    for key in ("pair_rate_hz", "success_probability", "attempt_period_s"):
+        est = getattr(rep, key)
+        assert abs(est.z_score(rep.predicted_value(key))) < Z99, (key, est, rep.predicted)
+
+
+def test_unequal_arms_follow_sequence_not_textbook() -> None:
+    """Arms 5 km / 30 km: SeQUeNCe's p = q̄²/2 = 0.1106, the textbook q_A q_B/2 = 0.0808.
+
+    With ~2500 attempts the SE is ~0.0063: the measured p must sit within 4 SE of the
+    SeQUeNCe value (false-failure probability 6e-5) and more than 2 SE from the textbook.
+    """
+    s = _scenario("ket", seed=5, link={"arm_a_km": 5.0, "arm_b_km": 30.0, "memory_slots": 1})
+    rep = run_link(s, attempts=2500)
+    p = rep.success_probability
+    assert abs(p.z_score(rep.predicted.success_probability)) < 4
+    assert p.z_score(rep.predicted.textbook_success_probability) > 2
+
+
+def test_tdm_guard_keeps_single_pair_success_with_k_slots() -> None:
+    """K = 4 slot pairs: with qnet's guard bins each keeps p (within 4 SE); with SeQUeNCe's
+    plain schedule photons 12.5 ns apart fall into the 40 ns dead time and p drops by
+    far more than 4 SE (measured: 0.14 instead of 0.37 at 1 km -- the effect this
+    scheduling exists to avoid)."""
+    link = {"arm_a_km": 1.0, "arm_b_km": 1.0, "memory_slots": 4}
+    s = _scenario("ket", seed=3, link=link)
+    results = {}
+    for guard in (True, False):
+        net = build_network(s, release_on_usable=True, tdm_guard=guard)
+        net.run_for(300 * net.prediction.attempt_period_s)
+        c = net.supply.counters
+        n = len(c.durations_ps)
+        results[guard] = (c.successes / n, n)
+        net.close()
+    p_pred = net.prediction.success_probability
+    p_guard, n_guard = results[True]
+    se = math.sqrt(p_pred * (1 - p_pred) / n_guard)
+    assert abs(p_guard - p_pred) < 4 * se
+    p_plain, n_plain = results[False]
+    assert p_pred - p_plain > 4 * math.sqrt(p_pred * (1 - p_pred) / n_plain)
+
+
+# ------------------------------------------------------------------ (2) storage
+def test_stored_pairs_fidelity_and_correlations_follow_decoherence_model() -> None:
+    """Pairs held for ages 2, 15 and 40 us in memories with T1 = 60 us, T2 = 25 us.
+
+    Fidelity read from the quantum manager (density matrix, exact) must equal
+    ``stored_pair(v, τ_A + age, τ_B + age, T1, T2)`` to 1e-9. Measured correlations: XX
+    (θ = π/4 at both) and ZZ (θ = 0) alternate; each mean must be within 4 SE of the
+    model's T_xx = v c_A c_B and T_zz = v d_A d_B + γ_A γ_B (false failure < 1e-4 each).
+    """
+    ages_s = (2e-6, 15e-6, 40e-6)
+    t1, t2 = 60e-6, 25e-6
+    s = _scenario(
+        link={"arm_a_km": 0.1, "arm_b_km": 0.2, "memory_slots": 4, "raw_fidelity": 0.97},
+        router_a={"t1_s": t1, "t2_s": t2},
+        router_b={"t1_s": t1, "t2_s": t2},
+    )
+    outcomes: dict[tuple[float, str], list[int]] = {(a, b): [] for a in ages_s for b in "xz"}
+    fidelities: dict[float, list[float]] = {a: [] for a in ages_s}
+    count = [0]
+    holder = {}
+
+    def consume(slot: int, age: float, basis: str) -> None:
+        net = holder["net"]
+        fidelities[age].append(net.pair_fidelity(slot))
+        rec_a = net.supply.stores["a"].records[slot]
+        rec_b = net.supply.stores["b"].records[slot]
+        theta = math.pi / 4 if basis == "x" else 0.0
+        o_a = net.measure("a", rec_a, theta)
+        o_b = net.measure("b", rec_b, theta)
+        outcomes[(age, basis)].append(o_a * o_b)
+
+    def on_pair(slot: int, herald_ps: int) -> None:
+        i = count[0]
+        count[0] += 1
+        age = ages_s[i % 3]
+        basis = "x" if (i // 3) % 2 == 0 else "z"
+        holder["net"].call_at(herald_ps + round(age * PS_PER_S), consume, slot, age, basis)
+
+    net = build_network(s, on_pair=on_pair)
+    holder["net"] = net
+    net.run_for(2400 * net.prediction.attempt_period_s / 4)
+    net.close()
+    pred = net.prediction
+    v = pred.visibility
+    for age in ages_s:
+        sp = stored_pair(
+            v, pred.photon_delay_a_s + age, pred.photon_delay_b_s + age, t1, t2, t1, t2
+        )
+        assert len(fidelities[age]) > 150
+        np.testing.assert_allclose(fidelities[age], sp.fidelity, atol=1e-9)
+        assert pred.fidelity_after(age) == pytest.approx(sp.fidelity, abs=1e-12)
+        for basis, model in (("x", sp.xx), ("z", sp.zz)):
+            prods = np.asarray(outcomes[(age, basis)], dtype=float)
+            se = math.sqrt(max(1 - model**2, 1e-3) / prods.size)
+            assert abs(prods.mean() - model) < 4 * se, (age, basis, prods.mean(), model)
+
+
+# ------------------------------------------------------------------ (3) fresh correlations
+def test_fresh_pair_correlations_follow_v_cos() -> None:
+    """Fresh Werner pairs (F = 0.9, v = 13/15), no memory noise, measured when usable:
+    E[o_A o_B] = v cos(2(θ_A − θ_B)) in the xz plane (SeQUeNCe's Φ+; our Ry(−2θ) convention).
+    Four angle pairs, ~250 pairs each; each mean within 4 SE (false failure < 3e-4 total).
+    Ket formalism: SeQUeNCe draws Φ+ with probability F and each other Bell state with
+    (1 − F)/3, whose ensemble is the same Werner pair, so outcome statistics are exact."""
+    angle_pairs = [
+        (0.0, 0.0),
+        (0.0, math.pi / 8),
+        (math.pi / 8, -math.pi / 8),
+        (0.2, 0.2 + math.pi / 2),
+    ]
+    s = _scenario(
+        "ket", link={"arm_a_km": 0.1, "arm_b_km": 0.1, "memory_slots": 4, "raw_fidelity": 0.9}
+    )
+    prods: dict[int, list[int]] = {i: [] for i in range(len(angle_pairs))}
+    count = [0]
+    holder = {}
+
+    def consume(slot: int, i: int) -> None:
+        net = holder["net"]
+        pair = net.select_pair("a")
+        assert pair is not None
+        ta, tb = angle_pairs[i]
+        rec_b = net.supply.stores["b"].records[pair.slot]
+        prods[i].append(net.measure("a", pair, ta) * net.measure("b", rec_b, tb))
+
+    def on_pair(slot: int, herald_ps: int) -> None:
+        i = count[0] % len(angle_pairs)
+        count[0] += 1
+        net = holder["net"]
+        net.call_at(herald_ps + round(net.prediction.usable_delay_s * PS_PER_S), consume, slot, i)
+
+    net = build_network(s, on_pair=on_pair)
+    holder["net"] = net
+    net.run_for(2600 * net.prediction.attempt_period_s / 4)
+    net.close()
+    v = net.prediction.visibility
+    assert v == pytest.approx(13 / 15)
+    for i, (ta, tb) in enumerate(angle_pairs):
+        e = np.asarray(prods[i], dtype=float)
+        model = v * math.cos(2 * (ta - tb))
+        assert model == pytest.approx(correlation(v * np.eye(2), ta, tb), abs=1e-12)
+        assert e.size > 200
+        se = math.sqrt(max(1 - model**2, 1e-3) / e.size)
+        assert abs(e.mean() - model) < 4 * se, (ta, tb, e.mean(), model)
+
+
+# ------------------------------------------------------------------ (4) agreement
+@pytest.mark.parametrize("selection", ["oldest", "newest"])
+def test_both_routers_agree_on_usable_pairs_off_centre(selection: str) -> None:
+    """Off-centre station (1 km / 1.5 km), K = 3, cutoff 120 us, Poisson decisions at
+    40 kHz: at every decision both stores list exactly the same usable pairs (herald id,
+    slot, usable and discard times) and select the same one, which is then consumed.
+    Each herald reaches router X a few ps (10) after its flight time τ_X, before usable."""
+    s = _scenario(
+        "ket",
+        seed=23,
+        link={
+            "arm_a_km": 1.0,
+            "arm_b_km": 1.5,
+            "memory_slots": 3,
+            "cutoff_s": 120e-6,
+            "selection": selection,
+        },
+    )
+    net = build_network(s)
+    pred = net.prediction
+    tau = {
+        "a": round(pred.photon_delay_a_s * PS_PER_S),
+        "b": round(pred.photon_delay_b_s * PS_PER_S),
+    }
+    rng = np.random.default_rng(np.random.SeedSequence(99))
+    t_ps = 0
+    checked = used = 0
+    while t_ps < 8e-3 * PS_PER_S:
+        t_ps += round(rng.exponential(1 / 40e3) * PS_PER_S)
+        net.run_until(t_ps)
+        ua = net.usable_pairs("a", t_ps)
+        ub = net.usable_pairs("router_b", t_ps)
+        key = lambda r: (r.herald_id, r.slot, r.usable_ps, r.discard_ps)  # noqa: E731
+        assert [key(r) for r in ua] == [key(r) for r in ub]
+        for side, recs in (("a", ua), ("b", ub)):
+            for r in recs:
+                assert 0 <= r.arrival_ps - r.herald_ps - tau[side] <= 20
+                assert r.arrival_ps <= r.usable_ps <= t_ps < r.discard_ps
+        pa, pb = net.select_pair("a", t_ps), net.select_pair("b", t_ps)
+        assert (pa is None) == (pb is None)
+        checked += 1
+        if pa is not None:
+            assert key(pa) == key(pb)
+            ids = [r.herald_id for r in ua]
+            assert pa.herald_id == (min(ids) if selection == "oldest" else max(ids))
+            net.measure("a", pa, 0.0)
+            net.measure("b", pb, 0.0)
+            used += 1
+    assert checked > 250 and used > 100
+    assert net.supply.counters.discarded > 0  # the cutoff was exercised too
+    net.close()
+
+
+# ------------------------------------------------------------------ (5) reproducibility
+def _trace(seed: int) -> list[tuple[int, int, int]]:
+    s = _scenario(
+        "density_matrix", seed=seed, link={"arm_a_km": 0.5, "arm_b_km": 0.5, "memory_slots": 2}
+    )
+    net = build_network(s)
+    out = []
+
+    def consume() -> None:
+        pair = net.select_pair("a")
+        if pair is not None:
+            rec_b = net.supply.stores["b"].records[pair.slot]
+            out.append((pair.herald_id, net.measure("a", pair, 0.3), net.measure("b", rec_b, 0.1)))
+
+    for k in range(1, 200):
+        net.call_at(k * 20_000_000, consume)
+    net.run_until(200 * 20_000_000)
+    net.close()
+    return out
+
+
+def test_same_seed_identical_runs_different_seed_differs() -> None:
+    """Two runs with one seed produce identical herald ids and outcomes; another seed not."""
+    first, second, other = _trace(4), _trace(4), _trace(5)
+    assert len(first) > 100
+    assert first == second
+    assert first != other
+
+
+# ------------------------------------------------------------------ hygiene
+def test_globals_restored_and_quiet(caplog: pytest.LogCaptureFixture) -> None:
+    """build_network sets SeQUeNCe's global formalism; close() restores the default; no
+    SeQUeNCe log records at INFO or above reach the handlers during a run."""
+    from sequence.kernel.quantum_manager import QuantumManager
+
+    caplog.set_level(logging.DEBUG)
+    net = build_network(_scenario("density_matrix", link={"memory_slots": 1}))
+    assert QuantumManager.get_active_formalism() == "density_matrix"
+    net.run_for(2e-4)
+    net.close()
+    assert QuantumManager.get_active_formalism() == "ket_vector"
+    assert not [r for r in caplog.records if r.name.startswith("sequence")]
+    reset_sequence_globals()
+
+
+def test_short_coherence_time_refused() -> None:
+    s = _scenario(link={"arm_a_km": 10, "arm_b_km": 10, "coherence_time_s": 1e-4})
+    with pytest.raises(ValueError, match=r"link.coherence_time_s = 0.0001: .* 3 attempt lengths"):
+        build_network(s)
