@@ -74,7 +74,8 @@ def thresholds_csv(grid: RetainedGrid) -> str:
 
 def thresholds_figure_png(grid: RetainedGrid, dpi: int = 110) -> bytes:
     """Heat map of the retained advantage over fidelity × availability, one panel per p,
-    with the critical-fidelity contour F_c(a) = (3 v_c(p, a) + 1)/4 drawn on top."""
+    with the critical-fidelity contour F_c(a) = (3 v_c(p, a) + 1)/4 (solid; flat in a > 0,
+    see :mod:`qnet.thresholds`) and the 50 %-retained contour (dashed) drawn on top."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,6 +110,18 @@ def thresholds_figure_png(grid: RetainedGrid, dpi: int = 110) -> bytes:
                 lw=2,
                 label="F_c (advantage above)",
             )
+        if np.nanmax(grid.retained[i], initial=0.0) > 0.5 and min(data.shape) > 1:
+            ax.contour(
+                grid.availability,
+                grid.fidelity,
+                np.nan_to_num(grid.retained[i]),
+                levels=[0.5],
+                colors="white",
+                linestyles="--",
+                linewidths=1.2,
+            )
+            ax.plot([], [], color="white", ls="--", lw=1.2, label="50 % retained")
+        if ok.any() or np.nanmax(grid.retained[i], initial=0.0) > 0.5:
             ax.legend(loc="lower right", fontsize=8)
         ax.set_ylim(grid.fidelity.min(), grid.fidelity.max())
         ax.set_title(f"p = {p:g}: F_c = {grid.critical[i].fidelity:.4f} at a = 1", fontsize=10)
@@ -189,10 +202,10 @@ def thresholds_command(
     ] = 0.01,
     fidelity_min: Annotated[
         float, typer.Option("--fidelity-min", help="Lowest Werner fidelity of the grid, ≥ 0.25.")
-    ] = 0.85,
+    ] = 0.92,
     fidelity_points: Annotated[
         int, typer.Option("--fidelity-points", help="Fidelity grid points up to F = 1.")
-    ] = 16,
+    ] = 17,
     availability_min: Annotated[
         float, typer.Option("--availability-min", help="Lowest availability of the grid, ≥ 0.")
     ] = 0.0,
@@ -218,7 +231,7 @@ def thresholds_command(
     quantum_step: Annotated[
         float,
         typer.Option("--quantum-step", help="p'' step of the ideal strategies noise maps from."),
-    ] = 0.01,
+    ] = 0.0025,
     xtol: Annotated[
         float, typer.Option("--xtol", help="Bisection tolerance of v_c (in visibility).")
     ] = 1e-6,

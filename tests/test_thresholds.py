@@ -136,6 +136,20 @@ def test_retained_advantage_is_monotone_in_visibility_and_availability(ref):
         assert np.all(np.diff(finite) <= 1e-6)
 
 
+def test_availability_scales_the_advantage_but_not_the_threshold(ref):
+    """Module docstring: v_c(p, a) = v_c(p, 1) for a > 0 (here within 2 xtol for a ≥ 0.2,
+    where a·(F − G) dwarfs the 1e-7 certificate slack) and V(a) − C ≥ a (V(1) − C) up
+    to that slack, so retained(v, a) ≥ a·retained(v, 1) − 1e-6."""
+    for p in TARGETS:
+        v1 = th.critical_visibility(ref, p).visibility
+        for a in (0.2, 0.5, 0.8):
+            assert th.critical_visibility(ref, p, a).visibility == pytest.approx(v1, abs=2e-6)
+        for v in (0.96, 0.98, 0.995):
+            r1 = th.retained_advantage(ref, p, v, 1.0)
+            for a in (0.1, 0.4, 0.7):
+                assert th.retained_advantage(ref, p, v, a) >= a * r1 - 1e-6
+
+
 def test_below_critical_visibility_no_quantum_strategy_beats_the_classical_envelope(ref):
     """At v = v_c − 0.01 an independent optimization of polynomial angles on the pair
     T = v·I (optimize_quantum, 10 seeded restarts + the ideal optimum as warm start) stays
