@@ -43,11 +43,13 @@ def frontier_csv(frontier: Frontier) -> str:
         "classical_best",
         "classical_bound",
         "classical_envelope",
+        "classical_achieved",
         "quantum_payoff",
         "quantum_error",
         "quantum_converged",
         "gap_classical",
         "gap_quantum",
+        "gap_classical_achieved",
         "reduction",
         "advantage",
     ]

@@ -16,8 +16,9 @@ bound exceeds the classical envelope; Thm 2), the largest reduction ΔWq_cl − 
 it occurs, and the relative reduction there.
 
 Quantum optimization along the grid (continuation; the optimum moves continuously in p):
-``restarts`` seeded random starts are run at *anchor* points — the grid points nearest to
-the multiples of ``anchor_spacing`` (and the first point) — and every point is warm-started
+``restarts`` seeded random starts plus the structured start are run at *anchor* points —
+the grid points nearest to the multiples of ``anchor_spacing``, and the first and last
+point — and every point is warm-started
 from its neighbours' optima in a forward and then a backward sweep, keeping the best
 validated optimum. Every reported quantum payoff is the adaptive-quadrature value of a
 strategy that passed :func:`qnet.quantum.optimize_quantum`'s validation.
@@ -66,11 +67,16 @@ class Frontier:
         classical_bound: certified upper bound on A_cl*(p).
         classical_envelope: upper concave envelope of ``classical_bound`` over [0, 1/2]
             (exact end points included), the shared-randomness benchmark.
+        classical_achieved: upper concave envelope of ``classical_best``: a payoff that
+            classical routers with a shared random bit actually attain (a lower bound on
+            the benchmark; its distance to ``classical_envelope`` is the certificate's
+            slack after concavification).
         quantum_payoff: adaptive-quadrature payoff of the quantum strategy at p.
         quantum_error: its error bound (≤ 1e-8).
         quantum_converged: the optimizer's converged flag per p.
         quantum_strategies: the strategies (D31).
         gap_classical, gap_quantum: ΔWq = (A* − A)/2 for the envelope and quantum (eq. 4).
+        gap_classical_achieved: ΔWq of ``classical_achieved``.
         reduction: gap_classical − gap_quantum = (A_qu − envelope)/2.
         throughput: normalized throughput 𝒯(p)/[φmax(1 − ρ)] (eq. 10).
         baseline_throughput: 𝒯(p) itself (eq. 10).
@@ -96,12 +102,14 @@ class Frontier:
     classical_best: NDArray[np.float64]
     classical_bound: NDArray[np.float64]
     classical_envelope: NDArray[np.float64]
+    classical_achieved: NDArray[np.float64]
     quantum_payoff: NDArray[np.float64]
     quantum_error: NDArray[np.float64]
     quantum_converged: NDArray[np.bool_]
     quantum_strategies: tuple[PolynomialStrategy, ...]
     gap_classical: NDArray[np.float64]
     gap_quantum: NDArray[np.float64]
+    gap_classical_achieved: NDArray[np.float64]
     reduction: NDArray[np.float64]
     throughput: NDArray[np.float64]
     baseline_throughput: NDArray[np.float64]
@@ -135,12 +143,14 @@ class Frontier:
             "classical_best": self.classical_best.tolist(),
             "classical_bound": self.classical_bound.tolist(),
             "classical_envelope": self.classical_envelope.tolist(),
+            "classical_achieved": self.classical_achieved.tolist(),
             "quantum_payoff": self.quantum_payoff.tolist(),
             "quantum_error": self.quantum_error.tolist(),
             "quantum_converged": self.quantum_converged.tolist(),
             "quantum_strategies": [s.to_dict() for s in self.quantum_strategies],
             "gap_classical": self.gap_classical.tolist(),
             "gap_quantum": self.gap_quantum.tolist(),
+            "gap_classical_achieved": self.gap_classical_achieved.tolist(),
             "reduction": self.reduction.tolist(),
             "throughput": self.throughput.tolist(),
             "baseline_throughput": self.baseline_throughput.tolist(),
@@ -224,9 +234,14 @@ def _quantum_sweep(
     }
     for i in range(pg.size):  # forward sweep
         warm = best[i - 1].strategy if i > 0 and best[i - 1] is not None else None
-        n_random = restarts if i in anchors or warm is None else 0
+        anchor = i in anchors or warm is None
         res = optimize_quantum(
-            float(pg[i]), restarts=n_random, seed=int(seeds[i]), warm_start=warm, **common
+            float(pg[i]),
+            restarts=restarts if anchor else 0,
+            seed=int(seeds[i]),
+            warm_start=warm,
+            structured_start=anchor,
+            **common,
         )
         best[i] = res
         if progress is not None:
@@ -235,7 +250,12 @@ def _quantum_sweep(
         nxt = best[i + 1]
         assert nxt is not None
         res = optimize_quantum(
-            float(pg[i]), restarts=0, seed=int(seeds[i]), warm_start=nxt.strategy, **common
+            float(pg[i]),
+            restarts=0,
+            seed=int(seeds[i]),
+            warm_start=nxt.strategy,
+            structured_start=False,
+            **common,
         )
         if _better(res, best[i]):
             best[i] = res
@@ -291,6 +311,8 @@ def pareto_frontier(
             progress(f"classical certificate ({method})", (i + 1) / pg.size)
     bound = np.array([c.bound for c in certs])
     env = classical_envelope(pg, bound, params).envelope
+    best_found = np.array([c.best_value for c in certs])
+    achieved = classical_envelope(pg, best_found, params).envelope
     quantum = _quantum_sweep(
         pg,
         params,
@@ -325,15 +347,17 @@ def pareto_frontier(
         p=pg,
         oracle_payoff=a_star,
         oracle_error=np.asarray(oracle.error_bound, dtype=float),
-        classical_best=np.array([c.best_value for c in certs]),
+        classical_best=best_found,
         classical_bound=bound,
         classical_envelope=env,
+        classical_achieved=achieved,
         quantum_payoff=q_val,
         quantum_error=q_err,
         quantum_converged=np.array([r.converged for r in quantum]),
         quantum_strategies=tuple(r.strategy for r in quantum),
         gap_classical=gap_cl,
         gap_quantum=gap_qu,
+        gap_classical_achieved=(a_star - achieved) / 2,
         reduction=reduction,
         throughput=np.atleast_1d(np.asarray(normalized_throughput(pg, params), dtype=float)),
         baseline_throughput=np.atleast_1d(

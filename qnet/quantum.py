@@ -21,12 +21,16 @@ the two values disagree; the next-best restart is then used.
 
 Restart distribution (what :func:`optimize_quantum` draws): independently for both
 routers, a_0 ~ U(−π/2, π/2) and a_k ~ U(−s_k, s_k) for k ≥ 1 with
-s_k = ``start_scale`` · μ^k / k! (``start_scale`` = 0.5 by default), i.e. each term turns
-the angle by at most about ``start_scale`` radian at a typical service time x ≈ k/μ. The
-constant a_0 is then shifted in closed form so the start meets the splitting-probability
-constraint (the constraint is a sinusoid in that shift). Wide starts (``start_scale`` ≳ 2)
-land in regions where cos 2(θ_A − θ_B) oscillates quickly, SLSQP stalls in poor local
-optima or in quadrature artefacts, and the optimum is missed.
+s_k = ``start_scale`` · (μ/3)^k (``start_scale`` = 0.5 by default), i.e. each term turns
+the angle by at most ``start_scale`` radian at x = 3/μ (the 95th percentile of Exp(μ)).
+The constant a_0 is then shifted in closed form so the start meets the constraint (the
+fixed-rule splitting probability is a sinusoid in that shift). One deterministic
+*structured* start (θ_B = −θ_A, the shape of the ideal-pair optima) is added by
+default. Wide starts miss the optimum: measured at p ∈ {0.05, 0.15, …, 0.45}
+(λ = 0.8, μ = 1, degree 2, m = 60), the fraction of single random starts that reach the
+best optimum (to 1e-4) is 54 % for ``start_scale`` = 0.5, 25 % for 2 and 5 % for 6; the
+others stall in poor local optima or in fixed-rule artefacts (large x² coefficients)
+that validation then rejects.
 
 Examples:
     >>> from qnet.queueing import SystemParams
@@ -425,7 +429,8 @@ class QuantumResult:
             tangent space is ≤ 1e-6 of ‖∇A‖). When no optimum passes validation,
             ``strategy`` is the degree-0 strategy (constant angles, exact for any rule)
             and this flag is False.
-        restarts: number of SLSQP starts run (random restarts plus the warm start).
+        restarts: number of SLSQP starts run (random restarts, plus the warm start and
+            the structured start when used).
         rejected: distinct optima discarded because the fixed-rule and adaptive values
             disagreed by more than ``validation_tol`` (or the adaptive one was unreliable).
         adaptive_error: error bound of the adaptive values.
@@ -508,12 +513,26 @@ def _degree0_start(game: QuantumGame, p: float) -> NDArray[np.float64] | None:
     return z if _shift_onto_constraint(game, z, p) else None
 
 
+def _structured_start(game: QuantumGame) -> NDArray[np.float64]:
+    """θ_A(x) = 0.3 μx + 0.02 (μx)², θ_B = −θ_A (truncated to the degree), before the shift.
+
+    The ideal-pair optima have this shape (b_k = −a_k for k ≥ 1: the correlation depends
+    on θ_A(x1) + θ_A(x2), as w does on x1 and x2 symmetrically); from here SLSQP reached
+    the best optimum at every p ∈ [0.02, 0.48] tried (λ = 0.8, μ = 1, degree 2).
+    """
+    n1 = game.degree + 1
+    shape = np.zeros(n1)
+    base = (0.0, 0.3 * game.params.mu, 0.02 * game.params.mu**2)
+    shape[: min(n1, 3)] = base[: min(n1, 3)]
+    return np.concatenate([shape, -shape])
+
+
 def _random_start(
     game: QuantumGame, rng: np.random.Generator, start_scale: float
 ) -> NDArray[np.float64]:
     n1 = game.degree + 1
     k = np.arange(n1)
-    scale = start_scale * game.params.mu**k / np.array([math.factorial(i) for i in k])
+    scale = start_scale * (game.params.mu / 3.0) ** k
     scale[0] = math.pi / 2
     return np.concatenate([rng.uniform(-scale, scale), rng.uniform(-scale, scale)])
 
@@ -536,6 +555,7 @@ def optimize_quantum(
     start_scale: float = 0.5,
     validation_tol: float = VALIDATION_TOL,
     game: QuantumGame | None = None,
+    structured_start: bool = True,
 ) -> QuantumResult:
     """Best degree-n polynomial strategy at splitting probability p by SLSQP (paper App. D3).
 
@@ -559,12 +579,14 @@ def optimize_quantum(
         start_scale: half-width scale s of the random starts (radian per term).
         validation_tol: largest accepted |fixed-rule − adaptive| payoff and p difference.
         game: a prebuilt :class:`QuantumGame` with the same settings, to reuse matrices.
+        structured_start: also start from the symmetric shape of :func:`_structured_start`
+            (deterministic; not counted in ``restarts``).
     """
     p = _check_p(p)
     if isinstance(restarts, bool) or int(restarts) != restarts or restarts < 0:
         raise ValueError(f"restarts must be an integer >= 0, got {restarts!r}")
-    if restarts == 0 and warm_start is None:
-        raise ValueError("restarts must be >= 1 when no warm_start is given")
+    if restarts == 0 and warm_start is None and not structured_start:
+        raise ValueError("restarts must be >= 1 when there is no warm_start or structured start")
     if not start_scale > 0:
         raise ValueError(f"start_scale must be > 0, got {start_scale!r}")
     if not validation_tol > 0:
@@ -579,6 +601,10 @@ def optimize_quantum(
     starts: list[NDArray[np.float64]] = []
     if warm_start is not None:
         starts.append(warm_start.with_degree(game.degree).to_vector())
+    if structured_start:
+        z = _structured_start(game)
+        _shift_onto_constraint(game, z, p)
+        starts.append(z)
     for _ in range(int(restarts)):
         z = _random_start(game, rng, start_scale)
         _shift_onto_constraint(game, z, p)  # an unreachable start is left to SLSQP

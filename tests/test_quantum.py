@@ -122,7 +122,9 @@ def test_optimum_is_reproducible_and_degree_monotone(optimum_02) -> None:
     assert again.strategy == optimum_02.strategy
     lin = optimize_quantum(0.2, PAPER, degree=1, restarts=10)
     assert lin.payoff_adaptive <= optimum_02.payoff_adaptive + 1e-9
-    warm = optimize_quantum(0.2, PAPER, degree=2, restarts=0, warm_start=lin.strategy)
+    warm = optimize_quantum(
+        0.2, PAPER, degree=2, restarts=0, warm_start=lin.strategy, structured_start=False
+    )
     assert warm.payoff_adaptive == pytest.approx(optimum_02.payoff_adaptive, abs=1e-7)
 
 
@@ -131,7 +133,9 @@ def test_warm_start_from_neighbouring_p() -> None:
     the same optimum as 20 seeded restarts (to 1e-7)."""
     base = optimize_quantum(0.2, PAPER, restarts=8)
     cold = optimize_quantum(0.21, PAPER)
-    warm = optimize_quantum(0.21, PAPER, restarts=0, warm_start=base.strategy)
+    warm = optimize_quantum(
+        0.21, PAPER, restarts=0, warm_start=base.strategy, structured_start=False
+    )
     assert warm.restarts == 1
     assert warm.payoff_adaptive == pytest.approx(cold.payoff_adaptive, abs=1e-7)
 
@@ -196,18 +200,24 @@ def test_fixed_rule_is_wrong_for_large_coefficients() -> None:
 
 
 def test_rejection_triggers_and_wide_starts_miss() -> None:
-    """With a coarse 10-point rule the optimizer can exploit nodes: from wide starts
-    (start_scale = 3) every optimum it finds is a quadrature artefact, all are rejected,
-    and the result is the exact constant-angle fallback (converged False). From the
-    documented starts (scale 0.5) the same rule finds the true optimum (to 1e-4)."""
-    wide = optimize_quantum(0.2, PAPER, quadrature_points=10, start_scale=3.0)
-    assert wide.rejected >= 5
-    assert not wide.converged
-    assert wide.strategy.degree == 2 and wide.strategy.a[1:] == (0.0, 0.0)
+    """Without the structured start, wide random starts (start_scale = 10: |a_2| up to 1.1)
+    end in fixed-rule artefacts: with a coarse 10-point rule and with the paper's 60-point
+    rule, at least 5 distinct optima are rejected by the adaptive check, and the result is
+    the exact constant-angle fallback (converged False, payoff −(1 − 2p)E[w]). From the
+    documented starts (start_scale = 0.5) the 10-point rule finds the true optimum (1e-4)."""
     constant = -(1 - 2 * 0.2) * mean_splitting_benefit(PAPER)
-    assert wide.payoff_adaptive == pytest.approx(constant, abs=1e-8)
-    narrow = optimize_quantum(0.2, PAPER, quadrature_points=10, start_scale=0.5)
-    assert narrow.converged and narrow.rejected == 0
+    for m in (10, 60):
+        wide = optimize_quantum(
+            0.2, PAPER, quadrature_points=m, start_scale=10.0, structured_start=False
+        )
+        assert wide.rejected >= 5
+        assert not wide.converged
+        assert wide.strategy.degree == 2 and wide.strategy.a[1:] == (0.0, 0.0)
+        assert wide.payoff_adaptive == pytest.approx(constant, abs=1e-8)
+    narrow = optimize_quantum(
+        0.2, PAPER, quadrature_points=10, start_scale=0.5, structured_start=False
+    )
+    assert narrow.converged
     assert narrow.payoff_adaptive == pytest.approx(0.10757, abs=1e-4)
 
 
@@ -215,7 +225,9 @@ def test_bogus_warm_start_is_rejected() -> None:
     """A warm start with large coefficients, optimized on a 10-point rule, ends in an
     artefact optimum: it is rejected (rejected == 1) rather than reported."""
     bogus = PolynomialStrategy((0.0, 0.0, 3.0), (0.0, 0.0, -3.0))
-    res = optimize_quantum(0.2, PAPER, quadrature_points=10, restarts=0, warm_start=bogus)
+    res = optimize_quantum(
+        0.2, PAPER, quadrature_points=10, restarts=0, warm_start=bogus, structured_start=False
+    )
     assert res.rejected == 1 and not res.converged
     assert abs(res.payoff - res.payoff_adaptive) <= VALIDATION_TOL
 
@@ -243,7 +255,7 @@ def test_werner_pair_limits_reachable_p() -> None:
         ({"degree": -1}, r"degree must be an integer >= 0, got -1"),
         ({"quadrature_points": 1}, r"quadrature_points must be an integer in \[2, 400\]"),
         ({"restarts": -2}, r"restarts must be an integer >= 0"),
-        ({"restarts": 0}, r"restarts must be >= 1 when no warm_start"),
+        ({"restarts": 0, "structured_start": False}, r"restarts must be >= 1 when there is no"),
         ({"correlation_tensor": np.eye(3)}, r"correlation_tensor must be a finite 2x2"),
         ({"correlation_tensor": 2 * np.eye(2)}, r"correlation_tensor must have spectral norm"),
         ({"start_scale": 0.0}, r"start_scale must be > 0"),
