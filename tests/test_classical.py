@@ -14,7 +14,10 @@ from qnet.classical import (
     best_classical_value_at_half,
     certified_classical_bound,
     certified_classical_curve,
+    certified_envelope_bound,
+    certify_envelope,
     classical_envelope,
+    lagrangian_value,
     reduced_payoff,
     reduced_payoff_derivative,
     theta_b_on_constraint,
@@ -328,3 +331,82 @@ def test_envelope_input_validation():
         classical_envelope([0.2, 0.3], [0.0], PAPER)
     with pytest.raises(ValueError, match=r"one entry per p"):
         classical_envelope([0.2], [0.0], PAPER, strategies=[])
+
+
+# ---------------------------------------------------------------- dual certificate of Thm 9
+
+
+def test_abs_affine_mean_closed_form():
+    """E|alpha X + beta| for X ~ Exp(mu) (the best response's value) against quad."""
+    from qnet.classical import _abs_affine_mean
+
+    mu = OTHER.mu
+    for alpha, beta in [(1.3, -0.7), (-1.3, 0.7), (0.4, 0.2), (-0.4, -0.2), (0.0, -0.5)]:
+        root = -beta / alpha if alpha and -beta / alpha > 0 else 0.0
+
+        def f(x, a=alpha, b=beta):
+            return abs(a * x + b) * mu * math.exp(-mu * x)
+
+        ref = integrate.quad(f, 0, root)[0] + integrate.quad(f, root, math.inf)[0]
+        got = float(_abs_affine_mean(np.array(alpha), np.array(beta), mu))
+        assert got == pytest.approx(ref, abs=1e-10)
+
+
+@pytest.mark.parametrize("slope", [-2.0, 0.0, 3.0, 7.74, 20.0])
+def test_lagrangian_value_bounds_every_threshold_pair(slope):
+    """G(b) >= A(sigma) - b p(sigma) for every deterministic pair on a dense 2-D grid of
+    (theta_A, theta_B) in [0, inf]^2 (u-grid, constant routers included), both
+    orientations, and is attained up to the grid's resolution (5e-4)."""
+    u = np.linspace(0, 1, 801)
+    with np.errstate(divide="ignore"):
+        th = np.where(u > 0, -np.log(np.where(u > 0, u, 1.0)), math.inf)
+    ta, tb = np.meshgrid(th, th)
+    best = -math.inf
+    for s in (1, -1):
+        val = np.asarray(threshold_payoff(ta, tb, PAPER, s)) - slope * np.asarray(
+            threshold_splitting_probability(ta, tb, PAPER, s)
+        )
+        best = max(best, float(val.max()))
+    g = lagrangian_value(slope, PAPER)
+    assert g >= best
+    assert g <= best + 5e-4
+
+
+def test_dual_bound_covers_mixtures_off_the_grid_and_above_half():
+    """Any two deterministic strategies mixed to mean p (shared randomness, Def. 4) stay
+    below G(b) + b p for any b; here p = 0.2 with partners from (0, 0.2) and (0.2, 0.9)."""
+    p = 0.2
+    lows = certified_classical_curve(np.linspace(0.01, 0.19, 10), PAPER)
+    highs = certified_classical_curve(np.linspace(0.21, 0.9, 12), PAPER)
+    bound = certified_envelope_bound(p, 7.74, PAPER)
+    for lo in lows:
+        for hi in highs:
+            w = (hi.p - p) / (hi.p - lo.p)
+            assert w * lo.best_value + (1 - w) * hi.best_value <= bound
+    assert certified_envelope_bound(p, 7.74, PAPER) >= certified_classical_bound(p, PAPER).bound
+
+
+def test_grid_envelope_is_confirmed_by_the_dual_at_paper_parameters():
+    """At lam=0.8 the dual certificate (which also covers p' off the grid and above 1/2)
+    agrees with the grid envelope of tight bounds to 1e-6: the paper's envelope on the
+    0.005 grid is a sound shared-randomness benchmark there."""
+    ps = np.round(np.arange(1, 100) * 0.01, 6)[:49]
+    certs = certified_classical_curve(ps, PAPER)
+    env = classical_envelope(ps, [c.bound for c in certs], PAPER, [c.strategy for c in certs])
+    dual = certify_envelope(env, PAPER)
+    assert np.all(dual - env.envelope < 1e-6)
+
+
+def test_shared_randomness_beats_the_deterministic_value_at_half_for_high_load():
+    """At lam=0.95 mixing (theta_min(0.498), inf) with a mixed-orientation pair at p~0.598
+    gives more than A_cl*(1/2): the envelope's p = 1/2 end point is then not the
+    shared-randomness value (Def. 4 allows p' > 1/2); the dual bound covers it."""
+    prm = SystemParams(lam=0.95, mu=1.0)
+    v_half, _ = best_classical_value_at_half(prm)
+    lo = certified_classical_bound(0.4982, prm, tolerance=1e-10)
+    hi = certified_classical_bound(0.5975, prm, tolerance=1e-10)
+    w = (hi.p - 0.5) / (hi.p - lo.p)
+    mix = w * lo.best_value + (1 - w) * hi.best_value
+    assert mix > v_half + 3e-5
+    assert hi.orientation == -1  # the partner above 1/2 flips router B
+    assert certified_envelope_bound(0.5, 2 * (hi.best_value - lo.best_value) / 0.2, prm) > mix
