@@ -315,3 +315,50 @@ def test_short_coherence_time_refused() -> None:
     s = _scenario(link={"arm_a_km": 10, "arm_b_km": 10, "coherence_time_s": 1e-4})
     with pytest.raises(ValueError, match=r"link.coherence_time_s = 0.0001: .* 3 attempt lengths"):
         build_network(s)
+
+
+# ------------------------------------------------------------------ qnet link
+def test_cli_link_json_has_measured_and_predicted_keys() -> None:
+    """``qnet link --json`` prints one object with the measured figures, their SEs, the
+    predictions under the same keys and the formalism; the fidelity at herald of the demo
+    (F = 0.95, T2 = 10 ms) is read exactly from the density matrix, so it equals the
+    prediction to 1e-9."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from qnet.cli import app
+
+    res = CliRunner().invoke(
+        app,
+        ["link", "scenarios/link-demo.toml", "--json", "--attempts", "150"]
+        + ["--set", "link.memory_slots=1", "--set", "link.arm_b_km=10"],
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    keys = ("success_probability", "attempt_period_s", "pair_rate_hz", "fidelity_at_herald")
+    for key in keys:
+        assert math.isfinite(out[key]) and f"{key}_se" in out
+        assert key in out["predicted"]
+    assert out["formalism"] == "density_matrix"
+    assert out["fidelity_at_herald"] == pytest.approx(
+        out["predicted"]["fidelity_at_herald"], abs=1e-9
+    )
+    assert out["attempts"] >= 100
+
+
+def test_cli_link_refuses_off_grid_arms_and_prints_table() -> None:
+    from typer.testing import CliRunner
+
+    from qnet.cli import app
+
+    runner = CliRunner()
+    bad = runner.invoke(app, ["link", "scenarios/link-demo.toml", "--set", "link.arm_b_km=10.001"])
+    assert bad.exit_code == 2
+    assert "multiple of 2.5 m" in bad.output
+    ok = runner.invoke(
+        app,
+        ["link", "scenarios/link-demo.toml", "--attempts", "60", "--set", "link.memory_slots=1"],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "success probability" in ok.output and "predicted" in ok.output
