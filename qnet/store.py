@@ -1,0 +1,282 @@
+"""SQLite results store: one row per sweep point, written as each point finishes.
+
+Table ``points``: key ``point_id`` (the resolved scenario's digest, seed included), the
+sweep name, the point's coordinates (one column per swept dotted key, e.g.
+``link.arm_a_km``, plus a JSON copy), ``status`` (``ok``/``failed``) and ``error``,
+``seed``, ``engine``, ``wall_time_s``, ``qnet_version``, ``sequence_version``,
+``scenario_digest``, ``scenario_json``, ``finished_at`` and every field of the run's
+:class:`~qnet.runner.RunRecord` (each estimate with its ``*_ci95`` half-width). Columns
+are added as new metric names appear. Table ``sweeps`` keeps each sweep's axes.
+
+Every point is committed in its own transaction (WAL journal, ``synchronous=FULL``), so a
+killed sweep loses only the points still running, and a rerun skips finished ones.
+
+Examples:
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d, ResultStore(pathlib.Path(d) / "r.sqlite") as s:
+    ...     s.write_point({"point_id": "a1", "sweep": "demo", "status": "ok", "x": 1.5})
+    ...     s.point_ids("demo")
+    {'a1'}
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import sqlite3
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "ResultStore",
+    "StoreError",
+    "export_results",
+    "filter_results",
+    "load_results",
+    "load_sweeps",
+]
+
+_FIXED = (
+    ("point_id", "TEXT PRIMARY KEY"),
+    ("sweep", "TEXT NOT NULL"),
+    ("point_index", "INTEGER"),
+    ("coords", "TEXT"),
+    ("status", "TEXT NOT NULL"),
+    ("error", "TEXT"),
+    ("seed", "INTEGER"),
+    ("engine", "TEXT"),
+    ("wall_time_s", "REAL"),
+    ("qnet_version", "TEXT"),
+    ("sequence_version", "TEXT"),
+    ("scenario_digest", "TEXT"),
+    ("scenario_json", "TEXT"),
+    ("finished_at", "TEXT"),
+)
+
+
+class StoreError(ValueError):
+    """The store is missing, not a qnet store, or a filter/export request is invalid."""
+
+
+def _q(name: str) -> str:
+    """Quote an SQL identifier (column names contain dots)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_type(value: Any) -> str:
+    if isinstance(value, bool | int):
+        return "INTEGER"
+    if isinstance(value, float):
+        return "REAL"
+    return "TEXT"
+
+
+class ResultStore:
+    """An open SQLite results store (use as a context manager)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        cols = ", ".join(f"{_q(n)} {t}" for n, t in _FIXED)
+        self._db.execute(f"CREATE TABLE IF NOT EXISTS points ({cols})")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS sweeps (name TEXT PRIMARY KEY, spec TEXT NOT NULL, "
+            "updated_at TEXT)"
+        )
+        self._columns = self._read_columns()
+
+    def _read_columns(self) -> set[str]:
+        return {r[1] for r in self._db.execute("PRAGMA table_info(points)")}
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def register_sweep(self, name: str, spec: dict[str, Any]) -> None:
+        """Record (or update) a sweep's axes and settings."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO sweeps (name, spec, updated_at) VALUES (?, ?, ?)",
+            (name, json.dumps(spec, sort_keys=True), _now()),
+        )
+
+    def point_ids(
+        self, sweep: str | None = None, status: tuple[str, ...] | None = None
+    ) -> set[str]:
+        """Ids of stored points (optionally of one sweep, with one of the given statuses)."""
+        sql, args = "SELECT point_id FROM points WHERE 1=1", []
+        if sweep is not None:
+            sql += " AND sweep = ?"
+            args.append(sweep)
+        if status:
+            sql += f" AND status IN ({','.join('?' * len(status))})"
+            args.extend(status)
+        return {r[0] for r in self._db.execute(sql, args)}
+
+    def write_point(self, row: dict[str, Any]) -> None:
+        """Insert or replace one point's row in a single committed transaction."""
+        row = {**row, "finished_at": row.get("finished_at") or _now()}
+        clean = {k: _clean(v) for k, v in row.items()}
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._columns = self._read_columns()
+            for name, value in clean.items():
+                if name not in self._columns:
+                    self._db.execute(f"ALTER TABLE points ADD COLUMN {_q(name)} {_sql_type(value)}")
+                    self._columns.add(name)
+            names = list(clean)
+            self._db.execute(
+                f"INSERT OR REPLACE INTO points ({', '.join(_q(n) for n in names)}) "
+                f"VALUES ({', '.join('?' * len(names))})",
+                [clean[n] for n in names],
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+
+def _clean(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float):
+        return value
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return json.dumps(value, default=str)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _open_existing(path: str | Path) -> sqlite3.Connection:
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"results store not found: {path}")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as err:
+        db.close()
+        raise StoreError(f"{path} is not an SQLite results store ({err})") from None
+    if "points" not in tables:
+        db.close()
+        raise StoreError(f"{path} is not a qnet results store (no 'points' table)")
+    return db
+
+
+def load_results(path: str | Path, sweep: str | None = None) -> pd.DataFrame:
+    """Every stored point as a DataFrame (one row per point; NULL metrics are NaN)."""
+    db = _open_existing(path)
+    try:
+        sql, args = "SELECT * FROM points", []
+        if sweep is not None:
+            sql += " WHERE sweep = ?"
+            args.append(sweep)
+        df = pd.read_sql_query(sql + " ORDER BY sweep, point_index", db, params=args)
+    finally:
+        db.close()
+    return df
+
+
+def load_sweeps(path: str | Path) -> dict[str, dict[str, Any]]:
+    """The stored sweeps' specs (axes, mode, seed, base) by sweep name."""
+    db = _open_existing(path)
+    try:
+        rows = db.execute("SELECT name, spec FROM sweeps").fetchall()
+    except sqlite3.OperationalError:
+        rows = []
+    finally:
+        db.close()
+    return {name: json.loads(spec) for name, spec in rows}
+
+
+_WHERE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|==|!=|<|>|=)\s*(.+?)\s*$")
+
+
+def filter_results(df: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
+    """Keep rows meeting every ``KEY OP VALUE`` (OP one of < <= > >= = == !=)."""
+    import operator
+
+    ops = {
+        "<": operator.lt,
+        "<=": operator.le,
+        ">": operator.gt,
+        ">=": operator.ge,
+        "=": operator.eq,
+        "==": operator.eq,
+        "!=": operator.ne,
+    }
+    mask = pd.Series(True, index=df.index)
+    for cond in conditions:
+        m = _WHERE.match(cond)
+        if not m:
+            raise StoreError(
+                f"--where {cond!r}: expected KEY OP VALUE with OP one of < <= > >= = !="
+            )
+        key, op, raw = m.groups()
+        if key not in df.columns:
+            raise StoreError(f"--where {cond!r}: no column '{key}'; columns: {', '.join(df)}")
+        value: Any = raw.strip("'\"")
+        try:
+            value = float(raw)
+        except ValueError:
+            if op not in ("=", "==", "!="):
+                raise StoreError(f"--where {cond!r}: '{raw}' is not a number") from None
+        col = df[key]
+        if isinstance(value, float) and op in ("=", "==", "!="):
+            num = pd.to_numeric(col, errors="coerce")
+            hit = ((num - value).abs() <= 1e-12 * max(1.0, abs(value))).fillna(False)
+            mask &= hit if op != "!=" else ~hit
+        else:
+            mask &= ops[op](col, value).fillna(False).astype(bool)
+    return df[mask]
+
+
+def export_results(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` to CSV or Parquet (by suffix) atomically: temp file, then rename."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        blob = df.to_csv(index=False).encode()
+    elif suffix in (".parquet", ".pq"):
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        blob = buf.getvalue()
+    else:
+        raise StoreError(f"export path {path}: unknown format '{suffix}'; allowed .csv, .parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def is_missing(value: Any) -> bool:
+    """True for None or NaN (how SQLite hands back a NaN metric)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
