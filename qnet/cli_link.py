@@ -29,7 +29,7 @@ __all__ = ["link_command", "register"]
 
 _LABELS = {
     "success_probability": ("success probability / attempt", "{:.4f}"),
-    "attempt_period_s": ("attempt period [us]", "{:.3f}"),
+    "attempt_period_s": ("attempt period (µs)", "{:.3f}"),
     "pair_rate_hz": ("heralded pairs / s", "{:.1f}"),
     "fidelity_at_herald": ("fidelity at herald", "{:.4f}"),
     "fidelity_after_storage": ("fidelity after storage", "{:.4f}"),
