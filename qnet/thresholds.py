@@ -95,12 +95,15 @@ __all__ = [
     "MixedStrategy",
     "NaiveResult",
     "NoiseReference",
+    "QuantumCurve",
     "RetainedGrid",
     "critical_visibility",
     "effective_visibility",
     "naive_strategy",
     "noise_aware_strategy",
     "noise_reference",
+    "noisy_quantum_payoff",
+    "quantum_curve",
     "retained_advantage",
     "retained_grid",
 ]
@@ -374,6 +377,8 @@ class MixedStrategy:
             when a = 0).
         fallback: the classical mixture played otherwise, with a shared random bit
             flipping both outputs (empty when a = 1).
+        tensor: X–Z correlation tensor T of the pair the mix was chosen for (readout
+            included); visibility and effective_visibility are NaN for a general T.
     """
 
     p: float
@@ -385,6 +390,7 @@ class MixedStrategy:
     readout_error_b: float
     with_pair: tuple[Component, ...]
     fallback: tuple[Component, ...]
+    tensor: NDArray[np.float64] | None = None
 
     @property
     def with_pair_p(self) -> float:
@@ -408,45 +414,130 @@ class MixedStrategy:
             "readout_error_b": self.readout_error_b,
             "with_pair": [c.to_dict() for c in self.with_pair],
             "fallback": [c.to_dict() for c in self.fallback],
+            "tensor": None if self.tensor is None else np.asarray(self.tensor).tolist(),
         }
 
 
-def _noisy_hull(ref: NoiseReference, eta: float) -> tuple[_Hull, _Hull]:
-    """(F, G): hull of noisy quantum (N1) and classical points; hull of classical points."""
+@dataclass(frozen=True)
+class QuantumCurve:
+    """Exhibited quantum strategies on one kind of pair and the points (p, A) they reach.
+
+    Attributes:
+        tensor: the pair's X–Z correlation tensor T (readout errors included).
+        p: splitting probability of each strategy on that pair (eq. D33 with T).
+        payoff: its payoff on that pair (eq. D32 with T).
+        strategies: the polynomial angles (D31).
+        ideal_p: each strategy's splitting probability on an ideal pair, when the curve is
+            the image (N1) of the ideal frontier (isotropic T); None otherwise.
+        error: largest quadrature error bound of ``payoff``.
+    """
+
+    tensor: NDArray[np.float64]
+    p: NDArray[np.float64]
+    payoff: NDArray[np.float64]
+    strategies: tuple[PolynomialStrategy, ...]
+    ideal_p: NDArray[np.float64] | None
+    error: float
+
+
+def _isotropic_curve(ref: NoiseReference, eta: float) -> QuantumCurve:
+    """The ideal frontier mapped by eq. N1 to pairs with T = η·I."""
     qx = ref.quantum_p if eta == 1.0 else 0.5 * (1.0 - eta * (1.0 - 2.0 * ref.quantum_p))
-    qy = eta * ref.quantum_payoff
-    f = _upper_hull(
-        np.concatenate([qx, ref.classical_p]), np.concatenate([qy, ref.classical_payoff])
+    return QuantumCurve(
+        tensor=eta * np.eye(2),
+        p=qx,
+        payoff=eta * ref.quantum_payoff,
+        strategies=ref.quantum_strategies,
+        ideal_p=ref.quantum_p,
+        error=eta * ref.quantum_error,
     )
-    return f, _classical_hull(ref)
 
 
-def _classical_hull(ref: NoiseReference) -> _Hull:
-    """Hull G of the classical points, labelled like F (classical labels follow quantum)."""
+def quantum_curve(
+    ref: NoiseReference,
+    tensor: ArrayLike,
+    *,
+    restarts: int = 4,
+    seed: int = 1,
+    anchor_spacing: float = 0.05,
+) -> QuantumCurve:
+    """Noise-aware angles for pairs with X–Z correlation tensor T (App. D3 re-run on T).
+
+    For T = η·I the ideal frontier maps exactly (eq. N1). Otherwise (e.g. a pair that
+    dephased in memory, T = diag(ZZ, XX) from :func:`qnet.noise.stored_pair`, times the
+    readout factor) the polynomial angles are re-optimized on T at every p of the
+    reference grid that T can reach (p > (1 − σ_max(T))/2), plus the best constant angles
+    (n_A, n_B = the top singular vectors of T, p = (1 − σ_max)/2, A = −σ_max E[w]).
+    """
+    t = np.asarray(tensor, dtype=float)
+    if t.shape != (2, 2) or not np.all(np.isfinite(t)):
+        raise ValueError(f"tensor must be a finite 2x2 matrix (X-Z plane), got shape {t.shape}")
+    u, sv, vt = np.linalg.svd(t)
+    if sv[0] > 1.0 + 1e-9:
+        raise ValueError(f"tensor must have spectral norm <= 1, got {sv[0]:.6g}")
+    if np.allclose(t, t[0, 0] * np.eye(2), rtol=0.0, atol=1e-15) and 0.0 <= t[0, 0] <= 1.0:
+        return _isotropic_curve(ref, float(t[0, 0]))
+    grid = ref.frontier.p[ref.frontier.p > 0.5 * (1.0 - sv[0]) + 1e-6]
+    if grid.size == 0:
+        raise ValueError("tensor reaches none of the reference grid's p (it is too weak)")
+    fr = pareto_frontier(
+        grid,
+        ref.params,
+        method=ref.method,  # type: ignore[arg-type]
+        degree=ref.frontier.degree,
+        quadrature_points=ref.frontier.quadrature_points,
+        restarts=restarts,
+        seed=seed,
+        correlation_tensor=t,
+        anchor_spacing=anchor_spacing,
+    )
+    deg1 = ref.frontier.degree + 1
+    th_a = 0.5 * math.atan2(u[1, 0], u[0, 0])
+    th_b = 0.5 * math.atan2(vt[0, 1], vt[0, 0])
+    const = PolynomialStrategy((th_a,) + (0.0,) * (deg1 - 1), (th_b,) + (0.0,) * (deg1 - 1))
+    ew = mean_splitting_benefit(ref.params)
+    return QuantumCurve(
+        tensor=t,
+        p=np.concatenate([[0.5 * (1.0 - sv[0])], fr.p]),
+        payoff=np.concatenate([[-sv[0] * ew], fr.quantum_payoff]),
+        strategies=(const, *fr.quantum_strategies),
+        ideal_p=None,
+        error=float(np.max(fr.quantum_error)),
+    )
+
+
+def _hulls(ref: NoiseReference, curve: QuantumCurve) -> tuple[_Hull, _Hull]:
+    """(F, G): hull of the curve's quantum points and the classical points; classical hull."""
+    f = _upper_hull(
+        np.concatenate([curve.p, ref.classical_p]),
+        np.concatenate([curve.payoff, ref.classical_payoff]),
+    )
     g = _upper_hull(ref.classical_p, ref.classical_payoff)
-    nq = ref.quantum_p.size
-    return _Hull(g.x, g.y, tuple(nq + k for k in g.label))
+    nq = curve.p.size
+    return f, _Hull(g.x, g.y, tuple(nq + k for k in g.label))
 
 
-def _component(ref: NoiseReference, hull: _Hull, k: int, weight: float, eta: float) -> Component:
-    nq = ref.quantum_p.size
+def _component(
+    ref: NoiseReference, curve: QuantumCurve, hull: _Hull, k: int, weight: float
+) -> Component:
+    nq = curve.p.size
     label = hull.label[k]
     x, y = float(hull.x[k]), float(hull.y[k])
     if label < nq:
-        return Component(
-            weight, "quantum", x, y, ref.quantum_strategies[label], float(ref.quantum_p[label])
-        )
-    j = label - nq
-    return Component(weight, "classical", x, y, ref.classical_strategies[j])
+        ideal = None if curve.ideal_p is None else float(curve.ideal_p[label])
+        return Component(weight, "quantum", x, y, curve.strategies[label], ideal)
+    return Component(weight, "classical", x, y, ref.classical_strategies[label - nq])
 
 
-def _mixture(ref: NoiseReference, hull: _Hull, p: float, eta: float) -> tuple[Component, ...]:
+def _mixture(
+    ref: NoiseReference, curve: QuantumCurve, hull: _Hull, p: float
+) -> tuple[Component, ...]:
     i, j, w = hull.segment(p)
     if i == j or w >= 1.0:
-        return (_component(ref, hull, i, 1.0, eta),)
+        return (_component(ref, curve, hull, i, 1.0),)
     if w <= 0.0:
-        return (_component(ref, hull, j, 1.0, eta),)
-    return (_component(ref, hull, i, w, eta), _component(ref, hull, j, 1.0 - w, eta))
+        return (_component(ref, curve, hull, j, 1.0),)
+    return (_component(ref, curve, hull, i, w), _component(ref, curve, hull, j, 1.0 - w))
 
 
 def _branch_value(components: tuple[Component, ...]) -> tuple[float, float]:
@@ -456,14 +547,14 @@ def _branch_value(components: tuple[Component, ...]) -> tuple[float, float]:
 
 
 def _best_mix(
-    ref: NoiseReference, p: float, eta: float, a: float
+    ref: NoiseReference, p: float, curve: QuantumCurve, a: float
 ) -> tuple[tuple[Component, ...], tuple[Component, ...]]:
     """Argmax of (N3): the with-pair and fallback mixtures."""
-    f, g = _noisy_hull(ref, eta)
+    f, g = _hulls(ref, curve)
     if a >= 1.0:
-        return _mixture(ref, f, p, eta), ()
+        return _mixture(ref, curve, f, p), ()
     if a <= 0.0:
-        return (), _mixture(ref, g, p, eta)
+        return (), _mixture(ref, curve, g, p)
     xs, _, idx = _minkowski(a, f, g)
     k = int(np.searchsorted(xs, p, side="right")) - 1
     k = min(max(k, 0), len(xs) - 1)
@@ -471,7 +562,7 @@ def _best_mix(
         k += 1
     if k == len(xs) - 1 or abs(p - xs[k]) <= _XTOL:
         i, j = idx[k]
-        return _mixture(ref, f, float(f.x[i]), eta), _mixture(ref, g, float(g.x[j]), eta)
+        return _mixture(ref, curve, f, float(f.x[i])), _mixture(ref, curve, g, float(g.x[j]))
     (i0, j0), (i1, _) = idx[k], idx[k + 1]
     if i1 != i0:  # an edge of F: the fallback sits at G's vertex j0
         pc = float(g.x[j0])
@@ -479,7 +570,7 @@ def _best_mix(
     else:  # an edge of G: the with-pair branch sits at F's vertex i0
         pq = float(f.x[i0])
         pc = (p - a * pq) / (1.0 - a)
-    return _mixture(ref, f, pq, eta), _mixture(ref, g, pc, eta)
+    return _mixture(ref, curve, f, pq), _mixture(ref, curve, g, pc)
 
 
 def noise_aware_strategy(
@@ -489,13 +580,30 @@ def noise_aware_strategy(
     availability: float = 1.0,
     readout_error_a: float = 0.0,
     readout_error_b: float = 0.0,
+    *,
+    curve: QuantumCurve | None = None,
 ) -> MixedStrategy:
-    """Best mix of quantum angles and classical fallback hitting p exactly (eqs. N1–N3)."""
+    """Best mix of quantum angles and classical fallback hitting p exactly (eqs. N1–N3).
+
+    The pair is a Werner pair of the given visibility read out with errors e_A, e_B
+    (T = η·I), or, when ``curve`` is given (:func:`quantum_curve` for any tensor T, e.g.
+    a dephased pair), the pair that curve was computed for; visibility and readout errors
+    must then be left at their defaults (T already includes them).
+    """
     p = _check_target(p)
-    v = _check_unit("visibility", visibility)
     a = _check_unit("availability", availability)
-    eta = effective_visibility(v, readout_error_a, readout_error_b)
-    with_pair, fallback = _best_mix(ref, p, eta, a)
+    if curve is None:
+        v = _check_unit("visibility", visibility)
+        eta = effective_visibility(v, readout_error_a, readout_error_b)
+        curve = _isotropic_curve(ref, eta)
+    else:
+        if visibility != 1.0 or readout_error_a != 0.0 or readout_error_b != 0.0:
+            raise ValueError(
+                "visibility and readout errors must be left at 1 and 0 when a curve is given "
+                "(its tensor T already includes them)"
+            )
+        v = eta = math.nan
+    with_pair, fallback = _best_mix(ref, p, curve, a)
     aq, pq = _branch_value(with_pair) if with_pair else (0.0, 0.0)
     ac, pc = _branch_value(fallback) if fallback else (0.0, 0.0)
     payoff, split = availability_mix(a, aq, pq, ac, pc)
@@ -509,6 +617,7 @@ def noise_aware_strategy(
         readout_error_b=float(readout_error_b),
         with_pair=with_pair,
         fallback=fallback,
+        tensor=curve.tensor,
     )
 
 
@@ -622,7 +731,8 @@ def naive_strategy(
         ref.quantum_strategies[k],
         p0,
     )
-    fallback = _mixture(ref, _classical_hull(ref), p0, 1.0)
+    iso = _isotropic_curve(ref, eta)
+    fallback = _mixture(ref, iso, _hulls(ref, iso)[1], p0)
     ac, pc = _branch_value(fallback)
     payoff, split = availability_mix(a, q.payoff, q.splitting_probability, ac, pc)
     mix = MixedStrategy(
