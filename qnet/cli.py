@@ -25,7 +25,16 @@ def _root() -> None:
 
 
 # One line per command module; each defines register(app: typer.Typer) -> None.
-COMMAND_MODULES: tuple[str, ...] = ("run", "frontier", "link", "thresholds")
+COMMAND_MODULES: tuple[str, ...] = (
+    "run",
+    "frontier",
+    "link",
+    "thresholds",
+    "show",
+    "sweep",
+    "results",
+    "plot",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"qnet.cli_{_name}").register(app)

@@ -38,6 +38,7 @@ import pandas as pd
 __all__ = [
     "ResultStore",
     "StoreError",
+    "atomic_write",
     "export_results",
     "filter_results",
     "load_results",
@@ -265,6 +266,12 @@ def export_results(df: pd.DataFrame, path: str | Path) -> Path:
         blob = buf.getvalue()
     else:
         raise StoreError(f"export path {path}: unknown format '{suffix}'; allowed .csv, .parquet")
+    return atomic_write(path, blob)
+
+
+def atomic_write(path: str | Path, blob: bytes) -> Path:
+    """Write bytes atomically: a temp file in the same directory, then rename over."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

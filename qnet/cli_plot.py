@@ -1,0 +1,56 @@
+"""``qnet plot``: gap reduction, retained share, availability, fidelity vs the swept axes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qnet.cli_options import JsonOption, fail, print_json
+from qnet.cli_results import SweepOption, WhereOption
+
+
+def plot_command(
+    store: Annotated[Path, typer.Argument(help="SQLite results store written by qnet sweep.")],
+    sweep: SweepOption = None,
+    x: Annotated[
+        str | None, typer.Option("--x", help="Axis on the horizontal (default: first axis).")
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="One line per value of this axis (default: second axis)."),
+    ] = None,
+    where: WhereOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="PNG path (default: next to the store).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Draw a sweep's figures to a PNG (written atomically)."""
+    from qnet.plots import PlotError, sweep_figure_png
+    from qnet.store import StoreError, atomic_write, filter_results, load_results, load_sweeps
+
+    try:
+        specs = load_sweeps(store)
+        df = load_results(store, sweep)
+        names = sorted(df["sweep"].unique())
+        if sweep is None and len(names) > 1:
+            raise PlotError(f"the store holds several sweeps {names}; choose one with --sweep")
+        df = filter_results(df, list(where or []))
+        name = sweep or (names[0] if names else None)
+        png = sweep_figure_png(df, specs.get(name), x=x, by=by)
+    except (StoreError, PlotError) as err:
+        fail(str(err))
+        return
+    path = out if out is not None else store.with_name(f"{store.stem}-{name}.png")
+    atomic_write(path, png)
+    if as_json:
+        print_json({"store": str(store), "sweep": name, "png": str(path)})
+    else:
+        typer.echo(f"plot: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``qnet plot`` to the CLI."""
+    app.command("plot")(plot_command)

@@ -1,0 +1,92 @@
+"""``qnet results``: list, filter and export a sweep results store."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qnet.cli_options import JsonOption, fail, print_json
+
+WhereOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        help="Keep rows with KEY OP VALUE, OP one of < <= > >= = != "
+        "(e.g. --where 'link.arm_a_km<50' --where status=ok). Repeatable, all must hold.",
+    ),
+]
+SweepOption = Annotated[
+    str | None, typer.Option("--sweep", help="Only this sweep (a store can hold several).")
+]
+SHOWN = ("gap_reduction", "retained_share", "availability", "mean_fidelity_at_use")
+
+
+def results_command(
+    store: Annotated[Path, typer.Argument(help="SQLite results store written by qnet sweep.")],
+    where: WhereOption = None,
+    sweep: SweepOption = None,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Write the (filtered) rows to .csv or .parquet, atomically."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the points of a results store (coordinates, status, key metrics with 95 % CI)."""
+    from qnet.store import StoreError, export_results, filter_results, load_results, load_sweeps
+
+    try:
+        df = filter_results(load_results(store, sweep), list(where or []))
+        specs = load_sweeps(store)
+        if export is not None:
+            export_results(df, export)
+    except StoreError as err:
+        fail(str(err))
+        return
+    axes = [a["key"] for s in specs.values() for a in s.get("axes", [])]
+    axes = [a for a in dict.fromkeys(axes) if a in df.columns]
+    if "replicate" in df.columns:
+        axes.append("replicate")
+    if as_json:
+        rows = json.loads(df.to_json(orient="records"))
+        print_json({"store": str(store), "rows": rows, "exported": str(export) if export else None})
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{store}: {len(df)} point(s)", title_justify="left")
+    for col in ("sweep", "#", *axes, "status", *SHOWN, "wall s"):
+        table.add_column(col, justify="right" if col not in ("sweep", "status") else "left")
+    for _, r in df.iterrows():
+        cells = [str(r["sweep"]), str(r["point_index"])]
+        cells += [f"{r[a]:g}" if isinstance(r[a], float) else str(r[a]) for a in axes]
+        cells.append(str(r["status"]) if r["status"] == "ok" else f"[red]{r['status']}[/red]")
+        for col in SHOWN:
+            cells.append(_pm(r.get(col), r.get(f"{col}_ci95")))
+        cells.append(f"{r['wall_time_s']:.1f}" if _finite(r.get("wall_time_s")) else "")
+        table.add_row(*(c if c.startswith("[red]") else escape(c) for c in cells))
+    console = Console()
+    console.print(table)
+    for _, r in df[df["status"] != "ok"].iterrows():
+        console.print(f"[red]point {r['point_index']}:[/red] {escape(str(r['error']))}")
+    if export is not None:
+        console.print(f"exported {len(df)} row(s) -> {export}")
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)
+
+
+def _pm(mean: object, half: object) -> str:
+    if not _finite(mean):
+        return ""
+    return f"{mean:.4g} ± {half:.2g}" if _finite(half) else f"{mean:.4g}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``qnet results`` to the CLI."""
+    app.command("results")(results_command)

@@ -1,0 +1,249 @@
+"""Sweep figures and the scenario topology drawing (matplotlib, no pyplot global state).
+
+:func:`sweep_figure_png` draws, against the first swept axis (one line per value of the
+second): the measured gap reduction ΔWq_cl − ΔWq_qu with its 95 % CI bars (units 1/μ;
+the analysis core's prediction for the measured availability and pair quality dashed),
+the retained share of the ideal reduction with CI bars, the availability and the mean
+fidelity at use. When two axes are crossed it adds heat maps of the retained share and
+the gap reduction over the full grid. Replicates are averaged (CI half-widths combined in
+quadrature). :func:`topology_graph` builds the link as a networkx graph from the scenario
+alone (no SeQUeNCe import) and :func:`topology_png` draws it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from qnet.config import Scenario
+
+__all__ = [
+    "PANELS",
+    "PlotError",
+    "sweep_figure_png",
+    "sweep_table",
+    "topology_graph",
+    "topology_png",
+]
+
+PANELS = (
+    ("gap_reduction", "gap reduction ΔWq_cl − ΔWq_qu [1/μ]"),
+    ("retained_share", "retained share of the ideal reduction"),
+    ("availability", "availability (share of decisions with a pair)"),
+    ("mean_fidelity_at_use", "mean fidelity at use"),
+)
+"""(store column, axis label) of the four line panels; each column has a ``*_ci95``."""
+
+
+class PlotError(ValueError):
+    """The store holds nothing plottable for the request (names the missing piece)."""
+
+
+# ---------------------------------------------------------------- topology
+
+
+def topology_graph(scenario: Scenario) -> nx.Graph:
+    """The link as a graph: router A — fiber — BSM station — fiber — router B, with lengths."""
+    lk = scenario.link
+    g = nx.Graph(name=scenario.name)
+    for side, router in (("a", scenario.router_a), ("b", scenario.router_b)):
+        g.add_node(
+            f"router_{side}",
+            role="router",
+            memory_slots=lk.memory_slots,
+            t1_s=router.t1_s,
+            t2_s=router.t2_s,
+            readout_error=router.readout_error,
+        )
+    g.add_node("station", role="station", detector_efficiency=lk.detector_efficiency)
+    for side, arm in (("a", lk.arm_a_km), ("b", lk.arm_b_km)):
+        g.add_edge(
+            f"router_{side}",
+            "station",
+            length_km=arm,
+            attenuation_db_per_km=lk.attenuation_db_per_km,
+            loss_db=arm * lk.attenuation_db_per_km,
+        )
+    return g
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), constrained_layout=True)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Any, dpi: int) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def topology_png(scenario: Scenario, dpi: int = 110) -> bytes:
+    """Draw :func:`topology_graph` (fiber lengths and losses on the edges) as PNG bytes."""
+    g = topology_graph(scenario)
+    fig = _figure(7.0, 2.4)
+    ax = fig.add_subplot()
+    pos = {"router_a": (0.0, 0.0), "station": (1.0, 0.0), "router_b": (2.0, 0.0)}
+    colors = ["#9ecae1" if g.nodes[n]["role"] == "router" else "#fdae6b" for n in g]
+    nx.draw_networkx(g, pos=pos, ax=ax, node_color=colors, node_size=2200, font_size=8)
+    labels = {e: f"{d['length_km']:g} km\n{d['loss_db']:.3g} dB" for e, d in g.edges.items()}
+    nx.draw_networkx_edge_labels(g, pos=pos, edge_labels=labels, ax=ax, font_size=8)
+    for side in ("a", "b"):
+        n = g.nodes[f"router_{side}"]
+        t2 = "none" if n["t2_s"] is None else f"{n['t2_s']:g} s"
+        x, _ = pos[f"router_{side}"]
+        ax.text(x, -0.5, f"K = {n['memory_slots']}, T2 = {t2}", ha="center", fontsize=7)
+    ax.text(1.0, -0.5, f"η_det = {g.nodes['station']['detector_efficiency']:g}", ha="center",
+            fontsize=7)  # fmt: skip
+    ax.set_xlim(-0.4, 2.4)
+    ax.set_ylim(-0.7, 0.4)
+    ax.set_title(f"{scenario.name}: heralded link (midpoint BSM station)", fontsize=9)
+    ax.set_axis_off()
+    return _png(fig, dpi)
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def _combine(group: pd.DataFrame, col: str) -> tuple[float, float]:
+    """Mean of the replicates' estimates; CI half-width sqrt(sum h_i^2) / n."""
+    m = group[col].astype(float)
+    h = group.get(f"{col}_ci95", pd.Series(np.nan, index=group.index)).astype(float)
+    ok = m.notna()
+    if not ok.any():
+        return math.nan, math.nan
+    n = int(ok.sum())
+    return float(m[ok].mean()), float(math.sqrt((h[ok] ** 2).sum()) / n)
+
+
+def sweep_table(df: pd.DataFrame, x: str, by: str | None, columns: tuple[str, ...]) -> pd.DataFrame:
+    """One row per (by, x): each column's mean and ``*_ci95`` over replicates."""
+    keys = [k for k in (by, x) if k]
+    rows = []
+    for key, group in df.groupby(keys, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(keys, key, strict=True))
+        for col in columns:
+            if col in group:
+                row[col], row[f"{col}_ci95"] = _combine(group, col)
+        row["points"] = len(group)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _axes_of(df: pd.DataFrame, spec: dict[str, Any] | None) -> list[str]:
+    if spec:
+        return [a["key"] for a in spec.get("axes", [])]
+    coords = [c for c in df.columns if "." in c]
+    return [c for c in coords if df[c].nunique() > 1]
+
+
+def _label(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def sweep_figure_png(
+    df: pd.DataFrame,
+    spec: dict[str, Any] | None = None,
+    x: str | None = None,
+    by: str | None = None,
+    dpi: int = 110,
+) -> bytes:
+    """Gap reduction and retained share (CI bars), availability, fidelity at use vs x.
+
+    Args:
+        df: store rows (:func:`qnet.store.load_results`); failed points are ignored.
+        spec: the sweep's stored spec (axes, log flags, mode); inferred when None.
+        x: axis on the horizontal (default: the first swept axis).
+        by: axis drawn as one line per value (default: the second swept axis, if any).
+    """
+    ok = df[df["status"] == "ok"] if "status" in df else df
+    if ok.empty:
+        raise PlotError("no finished (status 'ok') points to plot")
+    axes = _axes_of(ok, spec)
+    if not axes:
+        raise PlotError("no swept axis found in the store")
+    x = x or axes[0]
+    if by is None and len(axes) > 1:
+        by = next(a for a in axes if a != x)
+    for name, key in (("--x", x), ("--by", by)):
+        if key is not None and key not in ok.columns:
+            raise PlotError(f"{name} {key!r} is not a swept axis; swept: {', '.join(axes)}")
+    if x == by:
+        raise PlotError(f"--x and --by are the same axis {x!r}")
+    others = [a for a in axes if a not in (x, by) and a in ok and ok[a].nunique() > 1]
+    if others:
+        shown = "; ".join(f"{a} has {sorted(ok[a].unique().tolist())}" for a in others)
+        raise PlotError(f"more than two axes vary ({shown}); fix the others with --where KEY=VALUE")
+    missing = [c for c, _ in PANELS if c not in ok.columns]
+    if missing:
+        raise PlotError(f"the store has no column(s) {missing}: not qnet run results")
+    cols = tuple(c for c, _ in PANELS) + ("predicted_gap_reduction",)
+    table = sweep_table(ok, x, by, tuple(c for c in cols if c in ok))
+    log_axes = {a["key"] for a in (spec or {}).get("axes", []) if a.get("log")}
+    heat = (
+        by is not None
+        and (spec or {}).get("mode", "cross") == "cross"
+        and len(table) == table[x].nunique() * table[by].nunique()
+        and table[x].nunique() > 1
+        and table[by].nunique() > 1
+    )
+    ncols = 3 if heat else 2
+    fig = _figure(5.0 * ncols, 8.0)
+    grid = fig.add_gridspec(2, ncols)
+    groups = [(None, table)] if by is None else list(table.groupby(by, sort=True))
+    cmap = _colormap(len(groups))
+    for i, (col, label) in enumerate(PANELS):
+        ax = fig.add_subplot(grid[i // 2, i % 2])
+        for j, (value, g) in enumerate(groups):
+            g = g.sort_values(x)
+            name = None if by is None else f"{by} = {_label(value)}"
+            ax.errorbar(g[x], g[col], yerr=g[f"{col}_ci95"], marker="o", ms=4, capsize=3,
+                        color=cmap[j], label=name)  # fmt: skip
+            if col == "gap_reduction" and "predicted_gap_reduction" in g:
+                ax.plot(g[x], g["predicted_gap_reduction"], ls="--", lw=1, color=cmap[j])
+        if col == "retained_share":
+            ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+        if col in ("gap_reduction", "retained_share"):
+            ax.axhline(0.0, color="0.5", lw=0.8)
+        if x in log_axes:
+            ax.set_xscale("log")
+        ax.set_xlabel(x)
+        ax.set_ylabel(label, fontsize=9)
+        ax.grid(alpha=0.3)
+        if i == 0:
+            note = "bars: 95 % CI; dashed: analysis-core prediction"
+            ax.set_title(note, fontsize=8)
+            if by is not None:
+                ax.legend(fontsize=7)
+    if heat:
+        for row, col in enumerate(("retained_share", "gap_reduction")):
+            ax = fig.add_subplot(grid[row, 2])
+            pivot = table.pivot(index=by, columns=x, values=col).sort_index().sort_index(axis=1)
+            im = ax.imshow(pivot.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
+            ax.set_xticks(range(pivot.shape[1]), [_label(v) for v in pivot.columns],
+                          rotation=45, fontsize=7)  # fmt: skip
+            ax.set_yticks(range(pivot.shape[0]), [_label(v) for v in pivot.index], fontsize=7)
+            ax.set_xlabel(x)
+            ax.set_ylabel(by)
+            ax.set_title(dict(PANELS)[col], fontsize=9)
+            fig.colorbar(im, ax=ax)
+    name = (spec or {}).get("name") or (df["sweep"].iloc[0] if "sweep" in df else "sweep")
+    fig.suptitle(f"sweep '{name}': {len(ok)} points", fontsize=11)
+    return _png(fig, dpi)
+
+
+def _colormap(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cm = colormaps["viridis"]
+    return [cm(0.1 + 0.8 * k / max(1, n - 1)) for k in range(n)]
