@@ -37,6 +37,7 @@ __all__ = [
     "mean_splitting_benefit",
     "mean_wait",
     "mean_wait_from_payoff",
+    "mean_wait_of_policy",
     "normalized_throughput",
     "order_statistic_moments",
     "policy_moments",
@@ -203,6 +204,12 @@ def policy_moments(
         return float(val)
 
     return moment(0), moment(1), moment(2)
+
+
+def mean_wait_of_policy(policy: Callable[[float, float], float], params: SystemParams) -> float:
+    """E[Wq] of a split policy r(x1, x2) by 2-D quadrature of its moments (paper eq. A12)."""
+    _, e_r_x1x2, e_r_s = policy_moments(policy, params)
+    return mean_wait(params, e_r_x1x2, e_r_s)
 
 
 def batch_arrival_rate(p: ArrayLike, params: SystemParams) -> FloatOrArray:
