@@ -235,6 +235,7 @@ class NoiseReference:
         classical_p, classical_payoff, classical_strategies: achievable deterministic
             classical points (best threshold pair found by the tight search at each grid
             p, plus the exact end points p = 0 and p = 1/2).
+        epsilon: θ_A grid offset of the "paper" certificate (unused by "tight").
     """
 
     params: SystemParams
@@ -247,6 +248,7 @@ class NoiseReference:
     classical_p: NDArray[np.float64]
     classical_payoff: NDArray[np.float64]
     classical_strategies: tuple[ThresholdStrategy, ...]
+    epsilon: float = 0.01
 
     def certified_envelope(self, p: float) -> float:
         """C(p): concave envelope of the certified classical bounds at the grid and at p (Thm 9)."""
@@ -254,7 +256,12 @@ class NoiseReference:
         hit = np.flatnonzero(np.abs(self.frontier.p - p) <= _XTOL)
         if hit.size:
             return float(self.frontier.classical_envelope[hit[0]])
-        cert = certified_classical_bound(p, self.params, self.method)  # type: ignore[arg-type]
+        cert = certified_classical_bound(
+            p,
+            self.params,
+            self.method,  # type: ignore[arg-type]
+            epsilon=self.epsilon,
+        )
         grid = np.append(self.frontier.p, p)
         bounds = np.append(self.frontier.classical_bound, cert.bound)
         return float(classical_envelope(grid, bounds, self.params).envelope[-1])
@@ -321,6 +328,7 @@ def noise_reference(
         classical_p=c_p,
         classical_payoff=c_val,
         classical_strategies=c_str,
+        epsilon=float(epsilon),
     )
 
 
