@@ -57,8 +57,11 @@ Limits (stated, not hidden): quantum payoffs are lower bounds (best polynomial s
 found), so v_c is an upper bound on the true critical visibility of the model; the p''
 grid of the ideal frontier limits V to mixtures of its strategies (refine it with
 ``quantum_step``; at the paper's parameters v_c moves by ≤ 1.2e-3 from step 0.01 to
-0.005 and ≤ 3e-4 from 0.005 to 0.0025, the default). Dephased pairs (anisotropic T)
-are not covered by (N1); use ``optimize_quantum(..., correlation_tensor=T)`` for them.
+0.005 and ≤ 3e-4 from 0.005 to 0.0025, the default). C(p) is the frontier's envelope of
+grid bounds (as in ``qnet frontier``). Dephased pairs (anisotropic T) are not covered by
+(N1): :func:`quantum_curve` re-optimizes the angles on T, and the same hull machinery
+(``noise_aware_strategy(..., curve=...)``) mixes them; v_c and the retained grid are
+computed for isotropic noise only.
 
 Examples:
     >>> from qnet.queueing import SystemParams
