@@ -593,8 +593,16 @@ def optimize_quantum(
         raise ValueError(f"validation_tol must be > 0, got {validation_tol!r}")
     if game is None:
         game = QuantumGame(params, degree, quadrature_points, correlation_tensor)
-    elif game.degree != _check_degree(degree) or game.quadrature_points != quadrature_points:
-        raise ValueError("game was built for a different degree or quadrature_points")
+    elif (
+        game.degree != _check_degree(degree)
+        or game.quadrature_points != quadrature_points
+        or game.params != params
+        or not np.array_equal(game.tensor, _check_tensor(correlation_tensor))
+    ):
+        raise ValueError(
+            "game was built for different params, degree, quadrature_points or "
+            "correlation_tensor than requested"
+        )
     tensor = game.tensor
     rng = np.random.default_rng(np.random.SeedSequence(seed))
 

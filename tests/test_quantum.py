@@ -277,3 +277,14 @@ def test_strategy_validation() -> None:
     s = PolynomialStrategy((0.1, 0.2), (0.3, 0.4))
     assert PolynomialStrategy.from_vector(s.to_vector()) == s
     assert s.with_degree(3).a == (0.1, 0.2, 0.0, 0.0)
+
+
+def test_prebuilt_game_must_match() -> None:
+    """A reused QuantumGame must have been built for the requested settings."""
+    game = QuantumGame(PAPER, degree=2, quadrature_points=60)
+    res = optimize_quantum(0.2, PAPER, restarts=2, game=game)
+    assert res.converged
+    with pytest.raises(ValueError, match="game was built for different"):
+        optimize_quantum(0.2, PAPER, restarts=1, game=game, correlation_tensor=0.9 * np.eye(2))
+    with pytest.raises(ValueError, match="game was built for different"):
+        optimize_quantum(0.2, SystemParams(lam=0.5), restarts=1, game=game)
