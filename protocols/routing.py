@@ -10,10 +10,12 @@ router, as a :class:`RouterAgent`, acts on its own information only:
    instant (usable from herald + the longer herald delay, not past the cutoff,
    ``oldest``/``newest`` by herald id: both stores give the same pair without any
    message -- the protocol checks this and counts disagreements);
-2. with a pair, it measures its half at θ(x) of the routing plan (x = its customer's
+2. with a pair, it plays the plan's with-pair mixture (component chosen by a shared
+   uniform): for angle strategies it measures its half at θ(x) (x = its customer's
    service time in units of 1/mu), by the Born rule on the true state in SeQUeNCe's
    quantum manager (after the memory's decoherence, :mod:`protocols.entanglement`), and
-   applies its readout error; the outcome is the server;
+   applies its readout error; the outcome is the server (a threshold component, which a
+   noise-aware plan may pick, leaves the pair in store);
 3. without one, it plays the plan's classical fallback with the routers' shared random
    numbers of this decision (mixture choice and flip bit, a seeded stream both hold).
 
@@ -51,7 +53,7 @@ _CHUNK = 500  # decisions scheduled on the timeline at a time (keeps the event h
 
 @dataclass
 class RouterAgent:
-    """One router: its side of the link, its measurement angles and readout error.
+    """One router: its side of the link and readout error.
 
     It sees only its own customer's service time, its own pair store and the shared
     random numbers of the decision; it never reads the other router's state.
@@ -59,26 +61,15 @@ class RouterAgent:
 
     side: str
     net: LinkNetwork
-    angle: Callable[[np.ndarray], np.ndarray]
     readout_error: float
 
     def select(self, t_ps: int) -> PairRecord | None:
         """The pair this router's store selects for a decision at ``t_ps`` (or None)."""
         return self.net.select_pair(self.side, t_ps)
 
-    def route(
-        self,
-        pair: PairRecord | None,
-        x_service_units: float,
-        fallback: int,
-        flip: int,
-        readout_u: float,
-    ) -> int:
-        """The server (+1/-1): measured at θ(x) on ``pair``, else the classical fallback."""
-        if pair is None:
-            return fallback
-        theta = float(self.angle(np.asarray(x_service_units)))
-        outcome = self.net.measure(self.side, pair, theta)
+    def measure(self, pair: PairRecord, theta: float, flip: int, readout_u: float) -> int:
+        """The server (+1/-1): its half measured at θ, readout error, shared flip."""
+        outcome = self.net.measure(self.side, pair, float(theta))
         if readout_u < self.readout_error:
             outcome = -outcome
         return outcome * flip
@@ -104,16 +95,25 @@ class RoutingProtocol:
         self.x1 = np.asarray(x1_s) * mu
         self.x2 = np.asarray(x2_s) * mu
         outcome_u = rngs["outcomes"].random((n, 2))  # the routers' readout-error draws
-        shared_u = rngs["shared"].random((n, 2))  # both routers hold these
+        shared_u = rngs["shared"].random((n, 3))  # both routers hold these
         self.readout_u = outcome_u
         self.flip = np.where(shared_u[:, 1] < 0.5, -1, 1).astype(np.int8)
-        self.fallback_a, self.fallback_b = plan.classical_outputs(
+        # What each router would play in each branch: a function of its own service
+        # time and the shared numbers only (precomputed here for speed).
+        self.fallback_a, self.fallback_b = plan.fallback_outputs(
             self.x1, self.x2, shared_u[:, 0], shared_u[:, 1]
         )
+        k = plan.with_pair.choose(shared_u[:, 2])
+        self.quantum_component = plan.with_pair.is_quantum(k)
+        self.theta_a, self.theta_b = plan.angles(k, self.x1, self.x2)
+        self.ignore_a, self.ignore_b = plan.with_pair_threshold_outputs(
+            k, self.x1, self.x2, shared_u[:, 1]
+        )
         self.agents = {
-            "a": RouterAgent("a", net, plan.angle_a, scenario.router_a.readout_error),
-            "b": RouterAgent("b", net, plan.angle_b, scenario.router_b.readout_error),
+            "a": RouterAgent("a", net, scenario.router_a.readout_error),
+            "b": RouterAgent("b", net, scenario.router_b.readout_error),
         }
+        self.available = np.zeros(n, dtype=bool)
         self.o_a = np.zeros(n, dtype=np.int8)
         self.o_b = np.zeros(n, dtype=np.int8)
         self.used = np.zeros(n, dtype=bool)
@@ -131,17 +131,19 @@ class RoutingProtocol:
             # The agreement rule failed: both fall back, the pair stays (never seen so far).
             self.disagreements += 1
             pair_a = pair_b = None
-        if pair_a is not None:
-            self.used[i] = True
-            self.age_s[i] = (t - pair_a.herald_ps) / PS_PER_S
-            self.fidelity[i] = self.net.pair_fidelity(pair_a, t)
+        if pair_a is None or pair_b is None:
+            self.o_a[i], self.o_b[i] = self.fallback_a[i], self.fallback_b[i]
+            return
+        self.available[i] = True
+        if not self.quantum_component[i]:  # the plan leaves this pair unused
+            self.o_a[i], self.o_b[i] = self.ignore_a[i], self.ignore_b[i]
+            return
+        self.used[i] = True
+        self.age_s[i] = (t - pair_a.herald_ps) / PS_PER_S
+        self.fidelity[i] = self.net.pair_fidelity(pair_a, t)
         flip = int(self.flip[i])
-        self.o_a[i] = a.route(
-            pair_a, self.x1[i], int(self.fallback_a[i]), flip, self.readout_u[i, 0]
-        )
-        self.o_b[i] = b.route(
-            pair_b, self.x2[i], int(self.fallback_b[i]), flip, self.readout_u[i, 1]
-        )
+        self.o_a[i] = a.measure(pair_a, self.theta_a[i], flip, self.readout_u[i, 0])
+        self.o_b[i] = b.measure(pair_b, self.theta_b[i], flip, self.readout_u[i, 1])
 
     def run(self, progress: Callable[[str, float], None] | None = None) -> None:
         """Run the timeline through every arrival, a chunk of events at a time."""
@@ -190,6 +192,6 @@ def run_sequence(
             pair_age_s=proto.age_s,
             pair_fidelity=proto.fidelity,
         )
-        return EngineResult(log, int(counters.successes), int(counters.discarded))
+        return EngineResult(log, proto.available, int(counters.successes), int(counters.discarded))
     finally:
         net.close()

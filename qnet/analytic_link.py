@@ -25,8 +25,11 @@ simulated photon by photon:
   ``(1 + E)/2`` where ``E = (1-2e_A)(1-2e_B) n(θ_A)ᵀ T n(θ_B)`` (uniform marginals,
   exact correlation; amplitude-damping bias is removed by the shared flip the protocol
   applies, see :mod:`qnet.noise`).
-* **Fallback.** Without a usable pair both routers play the plan's classical mixture with
-  the shared random numbers of that decision.
+* **Plan.** With a usable pair the routers play the plan's with-pair mixture (component
+  chosen by a shared uniform): polynomial angles measure the pair; a threshold component
+  (noise-aware plans may choose one) leaves it in store. Without a usable pair both
+  routers play the plan's classical fallback mixture with the shared random numbers of
+  that decision.
 
 One pair at most per customer-pair decision. Cost: one Python step per decision over the
 K slots (fine for K up to tens); everything else is vectorized.
@@ -198,12 +201,16 @@ class EngineResult:
     """What an engine hands the runner (both engines return this shape).
 
     Attributes:
-        log: the decision log, one row per customer pair.
+        log: the decision log, one row per customer pair (``used_pair``: a pair was
+            measured).
+        available: per decision, whether a usable pair existed (a noise-aware plan may
+            leave it unused).
         pairs_heralded: pairs heralded up to the last decision.
         pairs_discarded: pairs discarded at the cutoff / expiry age.
     """
 
     log: DecisionLog
+    available: np.ndarray
     pairs_heralded: int
     pairs_discarded: int
 
@@ -214,12 +221,14 @@ class PairSupply:
 
     Attributes:
         used_pair: True where the decision consumed a pair.
+        available: True where a usable pair existed (consumed or not).
         herald_s: station herald time of the consumed pair [s] (NaN when none).
         heralded: pairs heralded up to the last decision (used, discarded or stored).
         discarded: pairs discarded at the cutoff age.
     """
 
     used_pair: np.ndarray
+    available: np.ndarray
     herald_s: np.ndarray
     heralded: int
     discarded: int
@@ -250,9 +259,19 @@ class _GenerationTimes:
         return self._buf[self._i - 1]
 
 
-def sample_pair_supply(t_s: np.ndarray, model: LinkModel, rng: np.random.Generator) -> PairSupply:
-    """Simulate the K slot pairs and the agreement rule at the decision times ``t_s``."""
+def sample_pair_supply(
+    t_s: np.ndarray,
+    model: LinkModel,
+    rng: np.random.Generator,
+    wants_pair: np.ndarray | None = None,
+) -> PairSupply:
+    """Simulate the K slot pairs and the agreement rule at the decision times ``t_s``.
+
+    ``wants_pair[i]`` False: decision i leaves an available pair in store (default: every
+    decision consumes one when it can).
+    """
     t_list = np.asarray(t_s, dtype=float).tolist()
+    wants = [True] * len(t_list) if wants_pair is None else np.asarray(wants_pair).tolist()
     n = len(t_list)
     gen = _GenerationTimes(model, rng, n + model.slots)
     delay = model.usable_delay_s
@@ -264,6 +283,7 @@ def sample_pair_supply(t_s: np.ndarray, model: LinkModel, rng: np.random.Generat
     scheduled = model.slots
     discarded = 0
     used = np.zeros(n, dtype=bool)
+    available = np.zeros(n, dtype=bool)
     herald_used = np.full(n, np.nan)
     for i, t in enumerate(t_list):
         best = -1
@@ -279,6 +299,9 @@ def sample_pair_supply(t_s: np.ndarray, model: LinkModel, rng: np.random.Generat
             if h + delay <= t and (best < 0 or (h < best_h if oldest else h > best_h)):
                 best, best_h = k, h
         if best >= 0:
+            available[i] = True
+            if not wants[i]:
+                continue
             used[i] = True
             herald_used[i] = best_h
             herald[best] = t + gen() - delay
@@ -286,7 +309,7 @@ def sample_pair_supply(t_s: np.ndarray, model: LinkModel, rng: np.random.Generat
     # Pairs scheduled but not yet heralded by the last decision do not count.
     end = t_list[-1] if n else 0.0
     heralded = scheduled - sum(1 for h in herald if h > end)
-    return PairSupply(used, herald_used, heralded, discarded)
+    return PairSupply(used, available, herald_used, heralded, discarded)
 
 
 def stored_pair_tensors(age_s: np.ndarray, model: LinkModel) -> tuple[np.ndarray, np.ndarray]:
@@ -322,6 +345,7 @@ def stored_pair_tensors(age_s: np.ndarray, model: LinkModel) -> tuple[np.ndarray
 def decide(
     x1_s: np.ndarray,
     x2_s: np.ndarray,
+    available: np.ndarray,
     used_pair: np.ndarray,
     tensors: np.ndarray,
     plan: RoutingPlan,
@@ -331,25 +355,31 @@ def decide(
     outcome_uniforms: np.ndarray,
     shared_uniforms: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Outputs (o_A, o_B) of every decision: measured pairs where used, fallback elsewhere.
+    """Outputs (o_A, o_B) of every decision: the with-pair mix where a pair is available,
+    measured outcomes where it is used, the fallback mixture elsewhere.
 
     Args:
         x1_s, x2_s: service times [s]; the plan works in units of 1/mu.
-        used_pair: which decisions have a pair; ``tensors`` its T, shape (n_used, 2, 2).
-        plan: the routing plan (angles and classical fallback mixture).
+        available: which decisions found a usable pair; ``used_pair`` which measured it
+            (available and a quantum component chosen); ``tensors`` its T, (n_used, 2, 2).
+        plan: the routing plan.
         mu_hz: service rate, to make service times dimensionless.
         readout_factor: (1-2e_A)(1-2e_B).
         outcome_uniforms: (n, 2) uniforms: A's coin, B's agreement draw.
-        shared_uniforms: (n, 2) uniforms both routers hold: mixture choice, flip bit.
+        shared_uniforms: (n, 3) uniforms both routers hold: fallback mixture choice, flip
+            bit, with-pair component choice.
     """
-    n = len(x1_s)
-    o_a, o_b = plan.classical_outputs(
-        x1_s * mu_hz, x2_s * mu_hz, shared_uniforms[:, 0], shared_uniforms[:, 1]
-    )
+    x1, x2 = x1_s * mu_hz, x2_s * mu_hz
+    o_a, o_b = plan.fallback_outputs(x1, x2, shared_uniforms[:, 0], shared_uniforms[:, 1])
+    k = plan.with_pair.choose(shared_uniforms[:, 2])
+    ignore = np.flatnonzero(np.asarray(available) & ~np.asarray(used_pair))
+    if len(ignore):
+        o_a[ignore], o_b[ignore] = plan.with_pair_threshold_outputs(
+            k[ignore], x1[ignore], x2[ignore], shared_uniforms[ignore, 1]
+        )
     idx = np.flatnonzero(used_pair)
     if len(idx):
-        th_a = plan.angle_a(x1_s[idx] * mu_hz)
-        th_b = plan.angle_b(x2_s[idx] * mu_hz)
+        th_a, th_b = plan.angles(k[idx], x1[idx], x2[idx])
         n_a = np.stack([np.cos(2 * th_a), np.sin(2 * th_a)], axis=1)
         n_b = np.stack([np.cos(2 * th_b), np.sin(2 * th_b)], axis=1)
         corr = readout_factor * np.einsum("ni,nij,nj->n", n_a, tensors, n_b)
@@ -357,7 +387,6 @@ def decide(
         agree = outcome_uniforms[idx, 1] < 0.5 * (1.0 + corr)
         o_a[idx] = qa
         o_b[idx] = np.where(agree, qa, -qa)
-    assert len(o_a) == n
     return o_a, o_b
 
 
@@ -377,7 +406,10 @@ def run_analytic(
     """
     model = model if model is not None else link_model(scenario)
     n = len(t_s)
-    supply = sample_pair_supply(t_s, model, rngs["link"])
+    outcome_u = rngs["outcomes"].random((n, 2))
+    shared_u = rngs["shared"].random((n, 3))
+    wants = plan.with_pair.is_quantum(plan.with_pair.choose(shared_u[:, 2]))
+    supply = sample_pair_supply(t_s, model, rngs["link"], wants)
     age = np.full(n, np.nan)
     fid = np.full(n, np.nan)
     used = supply.used_pair
@@ -388,13 +420,14 @@ def run_analytic(
     o_a, o_b = decide(
         x1_s,
         x2_s,
+        supply.available,
         used,
         tensors,
         plan,
         mu_hz=scenario.traffic.mu_hz,
         readout_factor=factor,
-        outcome_uniforms=rngs["outcomes"].random((n, 2)),
-        shared_uniforms=rngs["shared"].random((n, 2)),
+        outcome_uniforms=outcome_u,
+        shared_uniforms=shared_u,
     )
     log = DecisionLog(
         t_s=np.asarray(t_s, dtype=float),
@@ -406,4 +439,4 @@ def run_analytic(
         pair_age_s=age,
         pair_fidelity=fid,
     )
-    return EngineResult(log, supply.heralded, supply.discarded)
+    return EngineResult(log, supply.available, supply.heralded, supply.discarded)

@@ -114,12 +114,13 @@ def _table(rec: object) -> object:
     t.add_column("analysis core", justify="right")
     rows = [
         ("decisions measured", f"{r.decisions}", ""),
+        ("target p", f"{r.target_splitting_probability:g}", f"{r.strategy_kind} plan"),
         ("availability", _fmt(r.availability, r.availability_ci95), ""),
         ("mean fidelity at use", _fmt(r.mean_fidelity_at_use, r.mean_fidelity_at_use_ci95), ""),
         (
             "splitting probability p",
             _fmt(r.splitting_probability, r.splitting_probability_ci95),
-            f"{r.target_splitting_probability:g} (target)",
+            f"{r.comparison_splitting_probability:.4f} expected",
         ),
         ("Wq quantum run [1/μ]", _fmt(r.wait_quantum, r.wait_quantum_ci95), ""),
         ("Wq oracle [1/μ]", _fmt(r.wait_oracle, r.wait_oracle_ci95), ""),

@@ -7,10 +7,11 @@ fallback, replays the decision log through the two-server queue, replays the *sa
 traffic under the oracle and the classical-only strategy (common random numbers), and
 returns a flat, frozen :class:`RunRecord`.
 
-Random streams: ``SeedSequence(scenario.seed).spawn(6)`` in this order -- traffic, link
-(pair generation), outcomes (measurement coins), shared (the routers' shared random
-numbers for the fallback), order (within-batch order in the queue), baseline (the
-classical baseline's mixture choice). Same seed, same run.
+Random streams: ``SeedSequence(scenario.seed).spawn(7)`` in this order -- traffic, link
+(pair generation), outcomes (measurement coins, readout errors), shared (the routers'
+shared random numbers: mixture choices and flip bit), order (within-batch order in the
+queue), baseline (the classical baseline's mixture choice), pilot (the noise-aware plan's
+short look at the link). Same seed, same run.
 
 The baselines are coupled to the run (common random numbers): same arrivals, service
 times and within-batch order, and router A's customer goes to the same server under all
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qnet.analytic_link import EngineResult, link_model, sample_pair_supply, stored_pair_tensors
 from qnet.config import Scenario
 from qnet.decisions import DecisionLog
 from qnet.metrics import (
@@ -39,6 +41,7 @@ from qnet.metrics import (
     payoff_terms,
     ratio_batch_means,
 )
+from qnet.noise import availability_mix
 from qnet.queueing import (
     baseline_throughput_power,
     baseline_throughput_warmup,
@@ -64,7 +67,7 @@ __all__ = [
 Progress = Callable[[str, float], None]
 """Progress callback: ``progress(stage, fraction_done)`` with fraction in [0, 1]."""
 
-STREAMS = ("traffic", "link", "outcomes", "shared", "order", "baseline")
+STREAMS = ("traffic", "link", "outcomes", "shared", "order", "baseline", "pilot")
 
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
@@ -102,9 +105,18 @@ class RunRecord:
         batches: batches behind every CI.
         strategy_kind: "ideal" or "noise_aware" angles.
         target_splitting_probability: the plan's target p.
+        comparison_splitting_probability: the p at which the oracle and classical
+            baselines are replayed and the ideal reduction is taken: the p the run is
+            expected to achieve given the measured availability and pair correlation
+            (equal p means equal baseline throughput). Equals the target unless noise
+            pulls the played angles' p toward 1/2 (naive angles on noisy pairs).
+        expected_visibility, expected_availability: what the plan was built for (1, 1
+            for ideal plans; the pilot's estimates for noise-aware ones).
         mean_service_time_s: 1/mu [s], the unit of waits and gaps.
         load: rho = lambda/mu.
-        availability: share of decisions that used an entangled pair.
+        availability: share of decisions that found a usable entangled pair.
+        pairs_used_share: share of decisions that measured a pair (= availability
+            unless a noise-aware plan leaves some pairs unused).
         predicted_availability: the link model's prediction for Poisson decisions
             (exact for one slot pair, birth-death chain for K > 1; NaN with a cutoff or
             memory expiry, which it does not model).
@@ -120,15 +132,17 @@ class RunRecord:
         gap_reduction: gap_classical - gap_quantum, the reduction the pairs bring.
         gap_quantum_game, gap_classical_game, gap_reduction_game: the same three from
             per-decision game payoffs, (A* - A)/2 (Lemma 1): lower variance.
-        ideal_gap_reduction: (A_qu - A_cl)/2 at the target p from the analysis core.
+        ideal_gap_reduction: (A_qu - A_cl)/2 at the comparison p from the analysis core.
         predicted_gap_reduction: the analysis core's reduction for the *measured*
             availability and mean correlation of used pairs (linear in both).
         retained_share: gap_reduction / ideal_gap_reduction.
         retained_share_game: gap_reduction_game / ideal_gap_reduction.
         baseline_throughput: baseline work per unit time per server (replay, [phi_max]).
         predicted_baseline_throughput: eq. 10 (or t^k) at the achieved p.
-        oracle_payoff: A*(p); classical_payoff: A of the classical mixture;
-            quantum_payoff_ideal: A of the angles on ideal pairs.
+        oracle_payoff: A* at the comparison p; classical_payoff: A of the classical
+            baseline there; quantum_payoff_ideal: A of the ideal angles there.
+        predicted_payoff: the analysis core's A of the run's mix for the measured
+            availability and mean pair correlation (issue-4 mixing, eq. N2).
         pairs_heralded, pairs_discarded: supply counts from the engine (-1 if unknown).
         wall_time_s: wall-clock time of the run [s].
     """
@@ -142,6 +156,9 @@ class RunRecord:
     batches: int
     strategy_kind: str
     target_splitting_probability: float
+    comparison_splitting_probability: float
+    expected_visibility: float
+    expected_availability: float
     mean_service_time_s: float
     load: float
     availability: float
@@ -180,9 +197,11 @@ class RunRecord:
     baseline_throughput: float
     baseline_throughput_ci95: float
     predicted_baseline_throughput: float
+    pairs_used_share: float
     oracle_payoff: float
     classical_payoff: float
     quantum_payoff_ideal: float
+    predicted_payoff: float
     pairs_heralded: int
     pairs_discarded: int
     wall_time_s: float
@@ -209,6 +228,7 @@ class RunRecord:
             "seed": self.seed,
             "decisions": self.decisions,
             "target_splitting_probability": self.target_splitting_probability,
+            "comparison_splitting_probability": self.comparison_splitting_probability,
             "availability": est("availability"),
             "predicted_availability": self.predicted_availability,
             "pair_rate_hz": self.pair_rate_hz,
@@ -261,8 +281,9 @@ def _engine_log(
     traffic: tuple[np.ndarray, np.ndarray, np.ndarray],
     rngs: dict[str, np.random.Generator],
     progress: Progress | None,
-) -> tuple[DecisionLog, int, int]:
+) -> EngineResult:
     t, x1, x2 = traffic
+    result: EngineResult
     if scenario.engine.name == "analytic":
         from qnet.analytic_link import run_analytic
 
@@ -274,7 +295,7 @@ def _engine_log(
         from protocols.routing import run_sequence
 
         result = run_sequence(scenario, plan, t, x1, x2, rngs, progress=progress)
-    return result.log, result.pairs_heralded, result.pairs_discarded
+    return result
 
 
 def _mean_ratio(values: np.ndarray, mask: np.ndarray, batches: int) -> Estimate:
@@ -293,12 +314,32 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     wall0 = time.perf_counter()
     if progress is not None:
         progress("building routing plan", 0.0)
-    plan = build_plan(scenario)
     rngs = streams(scenario.seed)
+    model = link_model(scenario)
+    if scenario.strategy.kind == "noise_aware":
+        eta, a = _pilot(scenario, model, rngs["pilot"])
+        plan = build_plan(scenario, expected_visibility=eta, expected_availability=a)
+    else:
+        plan = build_plan(scenario)
     traffic = sample_traffic(scenario, rngs["traffic"])
-    log, heralded, discarded = _engine_log(scenario, plan, traffic, rngs, progress)
+    result = _engine_log(scenario, plan, traffic, rngs, progress)
+    log = result.log
     if progress is not None:
         progress("replaying queues", 0.0)
+
+    # Compare at equal splitting probability (equal throughput): the p the run is
+    # expected to achieve with the measured availability and pair quality.
+    keep = slice(scenario.run.warmup_decisions, None)
+    available = result.available[keep]
+    a_hat = float(available.mean())
+    tensor = _mean_tensor(model, log, keep)
+    payoff_wp, split_wp = plan.with_pair_value(tensor)
+    predicted_payoff, comparison_p = availability_mix(
+        a_hat, payoff_wp, split_wp, plan.fallback.payoff, plan.fallback.splitting_probability
+    )
+    base = plan
+    if abs(comparison_p - plan.p) > 1e-6:
+        base = build_plan(scenario, p=min(max(comparison_p, 1e-4), 0.5), kind="ideal")
 
     mu = scenario.traffic.mu_hz
     t, x1, x2 = (log.t_s * mu, log.x1_s * mu, log.x2_s * mu)
@@ -306,8 +347,8 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     first_is_a = rngs["order"].random(n) < 0.5
     outputs = {
         "quantum": (log.o_a, log.o_b),
-        "oracle": plan.oracle_outputs(x1, x2, log.o_a),
-        "classical": plan.classical_outputs_aligned(x1, x2, rngs["baseline"].random(n), log.o_a),
+        "oracle": base.oracle_outputs(x1, x2, log.o_a),
+        "classical": base.classical_outputs_aligned(x1, x2, rngs["baseline"].random(n), log.o_a),
     }
     q = scenario.queue
     work = (
@@ -316,7 +357,6 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         else power_work(q.power_k)
     )
     w = splitting_benefit(x1, x2, plan.params)
-    keep = slice(scenario.run.warmup_decisions, None)
     waits, splits, payoffs = {}, {}, {}
     idle_work_q = None
     for name, (o_a, o_b) in outputs.items():
@@ -341,7 +381,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     throughput = ratio_batch_means(idle_work_q[keep] / 2.0, dt, batches)
 
     used = log.used_pair[keep]
-    availability = batch_means(used.astype(float), batches)
+    availability = batch_means(available.astype(float), batches)
     fid = _mean_ratio(np.nan_to_num(log.pair_fidelity[keep]), used, batches)
     age = float(np.nanmean(log.pair_age_s[keep])) if used.any() else math.nan
     p_hat = comp.splitting_probability["quantum"].mean
@@ -350,16 +390,13 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     else:
         predicted_thr = float(baseline_throughput_power(p_hat, plan.params, q.power_k))
 
-    from qnet.analytic_link import link_model
-
-    model = link_model(scenario)
     predicted_av = (
         model.predicted_availability(scenario.traffic.lam_hz)
         if model.discard_age_s is None
         else math.nan
     )
-    ideal = plan.ideal_gap_reduction
-    predicted = _predicted_reduction(plan, model, log, keep, availability.mean)
+    ideal = base.ideal_gap_reduction
+    predicted = 0.5 * (predicted_payoff - base.classical.payoff)
     share = comp.gap_reduction.scaled(1.0 / ideal) if ideal > 0 else _nan_est(batches)
     share_game = comp.gap_reduction_game.scaled(1.0 / ideal) if ideal > 0 else _nan_est(batches)
 
@@ -374,6 +411,9 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         batches=batches,
         strategy_kind=plan.kind,
         target_splitting_probability=plan.p,
+        comparison_splitting_probability=base.p,
+        expected_visibility=plan.visibility,
+        expected_availability=plan.availability,
         mean_service_time_s=scenario.traffic.mean_service_time_s,
         load=scenario.traffic.rho,
         availability=availability.mean,
@@ -412,11 +452,13 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         baseline_throughput=throughput.mean,
         baseline_throughput_ci95=throughput.ci95,
         predicted_baseline_throughput=predicted_thr,
-        oracle_payoff=plan.oracle_payoff,
-        classical_payoff=plan.classical.payoff,
-        quantum_payoff_ideal=plan.quantum_payoff,
-        pairs_heralded=heralded,
-        pairs_discarded=discarded,
+        pairs_used_share=float(used.mean()),
+        oracle_payoff=base.oracle_payoff,
+        classical_payoff=base.classical.payoff,
+        quantum_payoff_ideal=base.quantum_payoff,
+        predicted_payoff=predicted_payoff,
+        pairs_heralded=result.pairs_heralded,
+        pairs_discarded=result.pairs_discarded,
         wall_time_s=time.perf_counter() - wall0,
     )
     if progress is not None:
@@ -435,29 +477,8 @@ def _nan_est(batches: int) -> Estimate:
     return Estimate(math.nan, math.nan, math.nan, batches)
 
 
-def _predicted_reduction(
-    plan: RoutingPlan, model: LinkModel, log: DecisionLog, keep: slice, availability: float
-) -> float:
-    """Analysis-core reduction for the measured availability a and mean pair correlation.
-
-    The payoff of the angles on a pair with X-Z correlation tensor T is linear in T, so
-    the mean over used pairs of ``(1-2e_A)(1-2e_B) T`` gives the expected quantum payoff
-    exactly; the mix with the fallback is ``a A_qu(T) + (1 - a) A_cl`` (issue-4 mixing),
-    and the reduction is half the excess over A_cl (Lemma 1).
-    """
-    from qnet.noise import availability_mix
-
-    payoff_q = plan.quantum_payoff_for(_mean_tensor(model, log, keep))
-    payoff, _ = availability_mix(
-        availability, payoff_q, plan.p, plan.classical.payoff, plan.classical.splitting_probability
-    )
-    return 0.5 * (payoff - plan.classical.payoff)
-
-
 def _mean_tensor(model: LinkModel, log: DecisionLog, keep: slice) -> np.ndarray:
     """Mean X-Z correlation tensor (readout included) of the pairs used after warm-up."""
-    from qnet.analytic_link import stored_pair_tensors
-
     used = log.used_pair[keep]
     if not used.any():
         return np.eye(2)
@@ -469,3 +490,27 @@ def _mean_tensor(model: LinkModel, log: DecisionLog, keep: slice) -> np.ndarray:
 def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunRecord:
     """Run one scenario end to end and return its :class:`RunRecord` (the main job)."""
     return simulate(scenario, progress).record
+
+
+PILOT_DECISIONS = 20_000
+
+
+def _pilot(scenario: Scenario, model: LinkModel, rng: np.random.Generator) -> tuple[float, float]:
+    """Expected effective visibility and availability for the noise-aware plan.
+
+    A short look at the link with the analytic sampler (its own stream): availability of
+    :data:`PILOT_DECISIONS` Poisson decisions and the mean X-Z tensor of the pairs used,
+    reduced to an effective Werner visibility eta = (T_zz + T_xx)/2 times the readout
+    factor (exact for Werner pairs; for dephased pairs the mean of the two correlations).
+    """
+    n = min(PILOT_DECISIONS, scenario.run.decisions)
+    t = np.cumsum(rng.exponential(1.0 / scenario.traffic.lam_hz, n))
+    supply = sample_pair_supply(t, model, rng)
+    used = supply.used_pair
+    if not used.any():
+        return 1.0, 0.0
+    tensors, _ = stored_pair_tensors(t[used] - supply.herald_s[used], model)
+    factor = (1 - 2 * model.readout_error_a) * (1 - 2 * model.readout_error_b)
+    mean_t = tensors.mean(axis=0)
+    eta = float(np.clip(factor * 0.5 * (mean_t[0, 0] + mean_t[1, 1]), 0.0, 1.0))
+    return eta, float(supply.available.mean())

@@ -1,20 +1,24 @@
 """The routing plan: what each router plays at the scenario's target splitting probability.
 
 A :class:`RoutingPlan` is built once per run from the analysis core and then only
-*evaluated* by the engines and the replay:
+*evaluated* by the engines and the replay. It holds two branches and two baselines:
 
-* the quantum angles θ_A(x), θ_B(x) (polynomials in the service time in units of 1/mu,
-  paper D30-D33) from :func:`qnet.quantum.optimize_quantum` -- for the ideal pair
-  (``strategy.kind = "ideal"``) or re-optimized for the pair the hardware is expected to
-  deliver (``"noise_aware"``);
-* the classical fallback, the point of the shared-randomness envelope (Theorem 9) at p:
-  a mixture of two threshold pairs (eq. 6) chosen by a shared uniform, with a shared
-  flip bit for load balance (Remark 2), from :func:`qnet.classical.classical_envelope`;
-* the oracle w-threshold policy at p (threshold tau_p, payoff A*) from :mod:`qnet.oracle`,
-  the baseline the run measures itself against.
+* **with a pair** -- a shared-randomness mixture of strategies (:class:`Mixture`): for
+  ``strategy.kind = "ideal"`` the degree-n polynomial angles θ_A(x), θ_B(x) optimal on
+  ideal pairs at p (:func:`qnet.quantum.optimize_quantum`, paper D30-D33); for
+  ``"noise_aware"`` the mix of angle strategies (and possibly threshold strategies that
+  leave the pair unused) that :func:`qnet.thresholds.noise_aware_strategy` finds for the
+  pair quality and availability the hardware is expected to deliver, chosen jointly with
+  the fallback so that the whole mix hits p (eqs. N1-N3);
+* **without a pair** -- the classical fallback mixture of threshold strategies (eq. 6),
+  with a shared flip bit for load balance (Remark 2);
+* the **classical baseline**: the point of the shared-randomness envelope at p (Theorem
+  9, :func:`classical_mixture`), and the **oracle** w-threshold policy at p (threshold
+  tau_p, payoff A*, :mod:`qnet.oracle`) -- what the run measures itself against.
 
-Outputs follow the paper: +1 / -1 is the server; threshold strategies are
-:class:`qnet.classical.ThresholdStrategy` (+1 below the threshold, eq. 6 / C1).
+Service times are in units of 1/mu throughout. Outputs follow the paper: +1 / -1 is the
+server; threshold strategies are :class:`qnet.classical.ThresholdStrategy` (+1 below the
+threshold, eq. 6 / C1).
 """
 
 from __future__ import annotations
@@ -30,68 +34,95 @@ from qnet.queueing import SystemParams, splitting_benefit
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
+    from qnet.thresholds import Component
 
 __all__ = [
-    "ClassicalMixture",
-    "RoutingPlan",
     "ENVELOPE_GRID",
+    "Mixture",
+    "RoutingPlan",
     "build_plan",
     "classical_mixture",
     "system_params",
 ]
 
+Strategy = PolynomialStrategy | ThresholdStrategy
+
 
 @dataclass(frozen=True)
-class ClassicalMixture:
-    """Shared-randomness classical strategy: ``first`` w.p. ``weight_first``, else ``second``.
+class Mixture:
+    """Shared-randomness mixture: strategy k is played when a shared uniform falls in its
+    weight interval (weights sum to 1).
 
     Attributes:
-        first, second: the two threshold strategies the envelope mixes (Theorem 9).
-        weight_first: probability of playing ``first``, in [0, 1].
-        payoff: its game payoff A (eq. 3), the envelope value at p.
-        splitting_probability: its splitting probability.
+        weights: probability of each component.
+        strategies: polynomial angles (a pair is measured) or threshold pairs (it is not).
+        payoff: game payoff A of the mixture (eq. 3) on the pairs it was built for.
+        splitting_probability: its p on those pairs.
     """
 
-    first: ThresholdStrategy
-    second: ThresholdStrategy
-    weight_first: float
+    weights: tuple[float, ...]
+    strategies: tuple[Strategy, ...]
     payoff: float
     splitting_probability: float
 
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(self.strategies) or not self.weights:
+            raise ValueError("Mixture: weights and strategies must be non-empty, equal length")
+        if abs(sum(self.weights) - 1.0) > 1e-9 or min(self.weights) < 0:
+            raise ValueError(f"Mixture: weights must be >= 0 and sum to 1, got {self.weights}")
+
+    def choose(self, u: np.ndarray) -> np.ndarray:
+        """Component index for shared uniforms ``u`` (cumulative weight intervals)."""
+        edges = np.cumsum(self.weights)[:-1]
+        return np.searchsorted(edges, np.asarray(u), side="right")
+
+    def is_quantum(self, k: np.ndarray) -> np.ndarray:
+        """Whether component k measures a pair (polynomial angles)."""
+        flags = np.array([isinstance(s, PolynomialStrategy) for s in self.strategies])
+        return flags[np.asarray(k)]
+
     def _unflipped(
-        self, x1: np.ndarray, x2: np.ndarray, u_mix: np.ndarray
+        self, x1: np.ndarray, x2: np.ndarray, k: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        pick_first = np.asarray(u_mix) < self.weight_first
-        a1, b1 = self.first.outputs(x1, x2)
-        a2, b2 = self.second.outputs(x1, x2)
-        return np.where(pick_first, a1, a2), np.where(pick_first, b1, b2)
+        o_a = np.ones(np.shape(x1), dtype=np.int8)
+        o_b = np.ones(np.shape(x2), dtype=np.int8)
+        for j, s in enumerate(self.strategies):
+            sel = k == j
+            if not sel.any():
+                continue
+            if not isinstance(s, ThresholdStrategy):
+                raise ValueError(f"component {j} is quantum; it needs a pair, not thresholds")
+            a, b = s.outputs(x1[sel], x2[sel])
+            o_a[sel], o_b[sel] = a, b
+        return o_a, o_b
 
     def outputs(
         self, x1: np.ndarray, x2: np.ndarray, u_mix: np.ndarray, u_flip: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(o_A, o_B) with shared uniforms: ``u_mix`` picks the strategy, ``u_flip`` < 1/2 flips.
+        """Threshold outputs (o_A, o_B): ``u_mix`` picks the component, ``u_flip`` < 1/2 flips.
 
         The shared flip of both outputs keeps o_A o_B and makes each server assignment
-        uniform (paper Remark 2).
+        uniform (paper Remark 2). All components must be threshold strategies.
         """
-        o_a, o_b = self._unflipped(x1, x2, u_mix)
+        x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
+        o_a, o_b = self._unflipped(x1, x2, self.choose(u_mix))
         flip = np.where(np.asarray(u_flip) < 0.5, -1, 1)
         return (o_a * flip).astype(np.int8), (o_b * flip).astype(np.int8)
 
     def outputs_aligned(
         self, x1: np.ndarray, x2: np.ndarray, u_mix: np.ndarray, server_a: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(o_A, o_B) with the shared flip chosen so that o_A equals ``server_a``.
+        """Threshold outputs with the shared flip chosen so that o_A equals ``server_a``.
 
         When ``server_a`` is a fair ±1 bit independent of the service times (any
         load-balanced policy's A output), the implied flip is one too, so this is the same
         strategy; replaying it beside that policy couples the two queues (common random
         numbers), which shrinks the variance of their difference.
         """
-        o_a, o_b = self._unflipped(x1, x2, u_mix)
+        x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
+        o_a, o_b = self._unflipped(x1, x2, self.choose(u_mix))
         server_a = np.asarray(server_a, dtype=np.int8)
-        flip = server_a * o_a
-        return server_a, (o_b * flip).astype(np.int8)
+        return server_a, (o_b * server_a * o_a).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -102,13 +133,16 @@ class RoutingPlan:
         p: target splitting probability.
         params: the system in service units (mu = 1).
         kind: "ideal" or "noise_aware".
-        visibility: the pair visibility the angles were chosen for (1 when ideal).
-        quantum: the polynomial angles θ_A(x), θ_B(x) [rad] (D31); on a pair with X-Z
-            tensor T, E[o_A o_B] = n(θ_A)ᵀ T n(θ_B), cos(2(θ_A - θ_B)) for T = I.
+        visibility: effective visibility η the with-pair branch was chosen for (1: ideal).
+        availability: availability the mix was chosen for (1 for the ideal plan).
+        with_pair: mixture played when a usable pair exists.
+        fallback: threshold mixture played when none does.
+        quantum: the ideal-pair optimal angles at p (D31) -- the ideal plan's only
+            with-pair strategy, and the reference for the ideal reduction.
         quadrature_points: Gauss-Laguerre points used for the plan's payoffs.
-        quantum_payoff: A of the quantum strategy on ideal pairs (T = I).
+        quantum_payoff: A of ``quantum`` on ideal pairs (T = I).
         quantum_splitting_probability: its p on ideal pairs.
-        classical: the classical fallback / baseline mixture at p.
+        classical: the classical baseline, the envelope's mixture at p (Theorem 9).
         tau: oracle threshold tau_p on w (split when w > tau).
         oracle_payoff: A*(p) of the w-threshold policy.
     """
@@ -117,32 +151,54 @@ class RoutingPlan:
     params: SystemParams
     kind: str
     visibility: float
+    availability: float
+    with_pair: Mixture
+    fallback: Mixture
     quantum: PolynomialStrategy
     quadrature_points: int
     quantum_payoff: float
     quantum_splitting_probability: float
-    classical: ClassicalMixture
+    classical: Mixture
     tau: float
     oracle_payoff: float
 
-    def angle_a(self, x: np.ndarray) -> np.ndarray:
-        """θ_A(x) [rad] for service times x in units of 1/mu."""
-        return np.polynomial.polynomial.polyval(np.asarray(x, dtype=float), self.quantum.a)
+    def angles(
+        self, k: np.ndarray, x1: np.ndarray, x2: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(θ_A(x1), θ_B(x2)) [rad] of with-pair component k (NaN for threshold ones)."""
+        k = np.asarray(k)
+        th_a = np.full(np.shape(x1), np.nan)
+        th_b = np.full(np.shape(x2), np.nan)
+        for j, s in enumerate(self.with_pair.strategies):
+            sel = k == j
+            if sel.any() and isinstance(s, PolynomialStrategy):
+                th_a[sel] = s.theta_a(np.asarray(x1)[sel])
+                th_b[sel] = s.theta_b(np.asarray(x2)[sel])
+        return th_a, th_b
 
-    def angle_b(self, x: np.ndarray) -> np.ndarray:
-        """θ_B(x) [rad] for service times x in units of 1/mu."""
-        return np.polynomial.polynomial.polyval(np.asarray(x, dtype=float), self.quantum.b)
+    def with_pair_threshold_outputs(
+        self, k: np.ndarray, x1: np.ndarray, x2: np.ndarray, u_flip: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs of with-pair threshold components (pair left unused), shared flip."""
+        o_a = np.ones(np.shape(x1), dtype=np.int8)
+        o_b = np.ones(np.shape(x2), dtype=np.int8)
+        for j, s in enumerate(self.with_pair.strategies):
+            sel = np.asarray(k) == j
+            if sel.any() and isinstance(s, ThresholdStrategy):
+                o_a[sel], o_b[sel] = s.outputs(np.asarray(x1)[sel], np.asarray(x2)[sel])
+        flip = np.where(np.asarray(u_flip) < 0.5, -1, 1)
+        return (o_a * flip).astype(np.int8), (o_b * flip).astype(np.int8)
 
-    def classical_outputs(
+    def fallback_outputs(
         self, x1: np.ndarray, x2: np.ndarray, u_mix: np.ndarray, u_flip: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Classical fallback outputs with the shared uniforms (Theorem 9, Remark 2)."""
-        return self.classical.outputs(x1, x2, u_mix, u_flip)
+        """Fallback outputs (no pair) with the routers' shared uniforms (Remark 2)."""
+        return self.fallback.outputs(x1, x2, u_mix, u_flip)
 
     def classical_outputs_aligned(
         self, x1: np.ndarray, x2: np.ndarray, u_mix: np.ndarray, server_a: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Classical outputs with A's server fixed to ``server_a`` (coupled replay)."""
+        """Classical-baseline outputs with A's server fixed to ``server_a`` (coupled replay)."""
         return self.classical.outputs_aligned(x1, x2, u_mix, server_a)
 
     def oracle_outputs(
@@ -154,24 +210,29 @@ class RoutingPlan:
         o_b = np.where(split, -o_a, o_a).astype(np.int8)
         return o_a, o_b
 
+    def with_pair_value(self, correlation_tensor: np.ndarray) -> tuple[float, float]:
+        """(A, p) of the with-pair branch on pairs with X-Z tensor T (D32-D33, N1)."""
+        payoff = split = 0.0
+        for w, s in zip(self.with_pair.weights, self.with_pair.strategies, strict=True):
+            if isinstance(s, PolynomialStrategy):
+                a = quantum_payoff(s, self.params, self.quadrature_points, correlation_tensor)
+                q = quantum_splitting_probability(
+                    s, self.params, self.quadrature_points, correlation_tensor
+                )
+            else:
+                a, q = s.payoff(self.params), s.splitting_probability(self.params)
+            payoff += w * a
+            split += w * q
+        return payoff, split
+
     @property
     def ideal_gap_reduction(self) -> float:
         """(A_qu - A_cl,SR)/2 at p on ideal pairs: the paper's reduction (Lemma 1, eq. 5)."""
         return 0.5 * (self.quantum_payoff - self.classical.payoff)
 
-    def quantum_payoff_for(self, correlation_tensor: np.ndarray) -> float:
-        """A of the plan's angles on pairs with X-Z tensor T (D32 with n(θ_A)ᵀ T n(θ_B))."""
-        return quantum_payoff(self.quantum, self.params, self.quadrature_points, correlation_tensor)
-
-    def quantum_splitting_probability_for(self, correlation_tensor: np.ndarray) -> float:
-        """p of the plan's angles on pairs with X-Z tensor T (D33)."""
-        return quantum_splitting_probability(
-            self.quantum, self.params, self.quadrature_points, correlation_tensor
-        )
-
     @property
     def classical_gap(self) -> float:
-        """ΔWq of the classical mixture, (A* - A_cl)/2 (Lemma 1)."""
+        """ΔWq of the classical baseline, (A* - A_cl)/2 (Lemma 1)."""
         return 0.5 * (self.oracle_payoff - self.classical.payoff)
 
 
@@ -187,7 +248,7 @@ ENVELOPE_GRID = np.linspace(0.0125, 0.5, 40)
 """p grid (step 0.0125) on which the classical envelope is built, plus the target p."""
 
 
-def classical_mixture(p: float, params: SystemParams) -> ClassicalMixture:
+def classical_mixture(p: float, params: SystemParams) -> Mixture:
     """The shared-randomness classical benchmark at p as a playable mixture (Theorem 9).
 
     Best threshold strategies found by the ``tight`` certificate on :data:`ENVELOPE_GRID`
@@ -211,17 +272,44 @@ def classical_mixture(p: float, params: SystemParams) -> ClassicalMixture:
     left, right = env.left_strategy[i], env.right_strategy[i]
     assert left is not None and right is not None
     weight = float(env.weight[i])
-    return ClassicalMixture(
-        first=left,
-        second=right,
-        weight_first=weight,
+    return Mixture(
+        weights=(weight, 1.0 - weight),
+        strategies=(left, right),
         payoff=float(env.envelope[i]),
         splitting_probability=weight * float(env.left_p[i]) + (1 - weight) * float(env.right_p[i]),
     )
 
 
-def build_plan(scenario: Scenario) -> RoutingPlan:
+def _mixture_of(components: tuple[Component, ...]) -> Mixture:
+    """A :class:`Mixture` from :class:`qnet.thresholds.Component` entries."""
+    total = sum(c.weight for c in components)
+    return Mixture(
+        weights=tuple(c.weight / total for c in components),
+        strategies=tuple(c.strategy for c in components),
+        payoff=float(sum(c.weight * c.payoff for c in components) / total),
+        splitting_probability=float(
+            sum(c.weight * c.splitting_probability for c in components) / total
+        ),
+    )
+
+
+def build_plan(
+    scenario: Scenario,
+    *,
+    p: float | None = None,
+    expected_visibility: float = 1.0,
+    expected_availability: float = 1.0,
+    kind: str | None = None,
+) -> RoutingPlan:
     """The routing plan of a scenario from the analysis core (oracle, envelope, angles).
+
+    Args:
+        scenario: the validated scenario (``strategy`` table, queue parameters).
+        p: splitting probability to build for (default: the scenario's target).
+        expected_visibility: effective visibility η = v (1-2e_A)(1-2e_B) of the pairs the
+            noise-aware mix is chosen for (ignored by the ideal plan).
+        expected_availability: share of decisions expected to find a pair (likewise).
+        kind: override ``strategy.kind`` ("ideal" for baselines at another p).
 
     The quantum optimizer's restarts use its own fixed seed, not the run seed, so runs
     of one scenario under different seeds play the same strategy (replications).
@@ -231,19 +319,43 @@ def build_plan(scenario: Scenario) -> RoutingPlan:
 
     params = system_params(scenario)
     st = scenario.strategy
-    p = st.target_splitting_probability
-    oracle = oracle_payoff(p, params)
+    p = st.target_splitting_probability if p is None else float(p)
     classical = classical_mixture(p, params)
-    if st.kind != "ideal":
-        raise NotImplementedError("strategy.kind = 'noise_aware' needs qnet.thresholds")
+    oracle = oracle_payoff(p, params)
     res = optimize_quantum(
         p, params, degree=st.degree, quadrature_points=st.quadrature_points, restarts=st.restarts
     )
+    ideal_with_pair = Mixture(
+        (1.0,), (res.strategy,), float(res.payoff_adaptive), float(res.splitting_probability)
+    )
+    with_pair, fallback = ideal_with_pair, classical
+    visibility, availability = 1.0, 1.0
+    kind = st.kind if kind is None else kind
+    if kind == "noise_aware":
+        from qnet.thresholds import noise_aware_strategy, noise_reference
+
+        ref = noise_reference(
+            [p],
+            params,
+            degree=st.degree,
+            quadrature_points=st.quadrature_points,
+            restarts=max(4, st.restarts // 4),
+            quantum_step=0.025,
+        )
+        mix = noise_aware_strategy(
+            ref, p, visibility=expected_visibility, availability=expected_availability
+        )
+        visibility, availability = expected_visibility, expected_availability
+        with_pair = _mixture_of(mix.with_pair) if mix.with_pair else ideal_with_pair
+        fallback = _mixture_of(mix.fallback) if mix.fallback else classical
     return RoutingPlan(
         p=p,
         params=params,
-        kind=st.kind,
-        visibility=1.0,
+        kind=kind,
+        visibility=visibility,
+        availability=availability,
+        with_pair=with_pair,
+        fallback=fallback,
         quantum=res.strategy,
         quadrature_points=st.quadrature_points,
         quantum_payoff=float(res.payoff_adaptive),

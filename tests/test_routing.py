@@ -57,7 +57,7 @@ def test_engines_agree_on_a_small_scenario() -> None:
 
 def test_same_seed_identical_sequence_run() -> None:
     """Same seed -> identical SeQUeNCe run (every RunRecord field but the wall time)."""
-    sc = _link_scenario("sequence", 300, arm_b_km=12.5)  # off-centre midpoint
+    sc = _link_scenario("sequence", 150, arm_b_km=12.5)  # off-centre midpoint
     a, b = run_scenario(sc), run_scenario(sc)
     assert replace(a, wall_time_s=0.0) == replace(b, wall_time_s=0.0)
     assert a.availability > 0
@@ -66,10 +66,10 @@ def test_same_seed_identical_sequence_run() -> None:
 def test_decision_log_rows_are_consistent() -> None:
     """Each used pair has an age >= the herald delay and a fidelity; unused rows have NaN;
     outputs are +-1; the log's arrivals are the runner's (sorted, one per decision)."""
-    sc = _link_scenario("sequence", 300, arm_a_km=7.5)
+    sc = _link_scenario("sequence", 200, arm_a_km=7.5)
     out = simulate(sc)
     log = out.log
-    assert len(log) == 300
+    assert len(log) == 200
     assert set(log.o_a.tolist()) <= {-1, 1} and set(log.o_b.tolist()) <= {-1, 1}
     used = log.used_pair
     assert used.any() and (~used).any()

@@ -79,7 +79,8 @@ def test_slow_generation_matches_the_prediction() -> None:
     Availability is near 0.35 and must contain the link model's exact one-slot value
     1/(1 + lambda E[G]) in its 99 % CI; the measured gap reduction (game and queue) must
     contain the analysis core's prediction for the measured availability and the mean
-    correlation of the pairs used (qnet.noise mixing, payoff linear in T) in its 99 % CI;
+    correlation of the pairs used (qnet.noise mixing, payoff linear in T) in its 99 % CI,
+    both taken against baselines at the p the run achieves (equal throughput);
     and the mean fidelity at use must lie between the stored pair's fidelity at the
     herald and after the longest age seen.
     """
@@ -99,7 +100,13 @@ def test_slow_generation_matches_the_prediction() -> None:
     c = out.comparison
     assert c.gap_reduction_game.contains(r.predicted_gap_reduction, level=0.99)
     assert c.gap_reduction.contains(r.predicted_gap_reduction, level=0.99)
-    assert 0 < r.predicted_gap_reduction < r.availability * r.ideal_gap_reduction
+    # Compared at the p the naive angles really achieve (dephasing and readout pull it
+    # above the target 0.2), the pairs cannot beat a fully available ideal link.
+    assert r.comparison_splitting_probability > 0.2
+    assert c.splitting_probability["quantum"].contains(
+        r.comparison_splitting_probability, level=0.99
+    )
+    assert r.predicted_gap_reduction < r.availability * r.ideal_gap_reduction
     from qnet.link import predict
 
     pred = predict(sc)
@@ -217,3 +224,32 @@ def test_nan_free_json_for_no_pairs(tmp_path: Path) -> None:
     # With no pair the run plays the classical mixture with its own shared randomness.
     assert r.gap_reduction_game == pytest.approx(0.0, abs=5 * r.gap_reduction_game_ci95 + 1e-12)
     assert np.all(~out.log.used_pair)
+
+
+def test_noise_aware_plan_hits_target_and_beats_naive() -> None:
+    """Noise-aware angles (issue 4, eqs. N1-N3) on a noisy, partly available link.
+
+    Trapped-ion-like link (raw fidelity 0.94, T2 = 1 s, availability ~0.5). The noise-
+    aware plan is chosen for the pilot's availability and visibility, so the run hits the
+    target p = 0.2 (within its 99 % CI) and is compared there; the naive (ideal-angle)
+    plan drifts above 0.2. The measured game-payoff reduction contains the prediction in
+    its 99 % CI, and the noise-aware reduction (at p = 0.2) is not below the naive one
+    (at the naive run's own p, each against the classical baseline there).
+    """
+    base = load_scenario(
+        SCENARIOS / "trapped-ion.toml", ["run.decisions=60000", "run.warmup_decisions=2000"]
+    )
+    aware = simulate(
+        base.model_copy(
+            update={"strategy": base.strategy.model_copy(update={"kind": "noise_aware"})}
+        )
+    )
+    naive = simulate(base)
+    ra, rn = aware.record, naive.record
+    assert ra.strategy_kind == "noise_aware" and rn.strategy_kind == "ideal"
+    assert abs(ra.comparison_splitting_probability - 0.2) < 0.01
+    assert aware.comparison.splitting_probability["quantum"].contains(0.2, level=0.99)
+    assert rn.comparison_splitting_probability > 0.2
+    assert 0.3 < ra.expected_availability < 0.7 and 0.8 < ra.expected_visibility < 1.0
+    assert aware.comparison.gap_reduction_game.contains(ra.predicted_gap_reduction, level=0.99)
+    assert ra.predicted_gap_reduction >= rn.predicted_gap_reduction - 1e-9
