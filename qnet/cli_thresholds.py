@@ -347,7 +347,7 @@ def _print_text(grid: RetainedGrid, result: dict[str, object]) -> None:
             _fmt(c.fidelity),
             _fmt(cn.visibility),
             _fmt(cn.fidelity),
-            _fmt(grid.ideal_advantage[i] / 2),
+            _fmt(grid.ideal_advantage[i] / 2) if grid.ideal_advantage[i] > 0 else "none",
         )
     console.print(t)
     for i, p in enumerate(grid.p):
