@@ -120,6 +120,11 @@ class Frontier:
     p_at_max_reduction: float
     relative_reduction_at_max: float
 
+    def __post_init__(self) -> None:
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)  # frozen means the arrays too
+
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form: settings, per-p lists and the summary (keys in README)."""
         return {

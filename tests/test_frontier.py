@@ -107,6 +107,8 @@ def test_to_dict_is_plain_json(paper_frontier: Frontier) -> None:
     assert d["advantage_region"] == [0.075, 0.325]
     assert len(d["quantum_strategies"]) == len(d["p"]) == THEOREM4_GRID.size
     assert d["certificate"] == "paper" and d["epsilon"] == 0.01
+    with pytest.raises(ValueError, match="read-only"):
+        paper_frontier.quantum_payoff[0] = 0.0
 
 
 @pytest.mark.slow
