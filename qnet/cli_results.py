@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,12 @@ SweepOption = Annotated[
     str | None, typer.Option("--sweep", help="Only this sweep (a store can hold several).")
 ]
 SHOWN = ("gap_reduction", "retained_share", "availability", "mean_fidelity_at_use")
+SHORT = {
+    "gap_reduction": "gap reduction [1/mu]",
+    "retained_share": "retained",
+    "availability": "availability",
+    "mean_fidelity_at_use": "F at use",
+}
 
 
 def results_command(
@@ -59,8 +66,10 @@ def results_command(
     from rich.table import Table
 
     table = Table(title=f"{store}: {len(df)} point(s)", title_justify="left")
-    for col in ("sweep", "#", *axes, "status", *SHOWN, "wall s"):
-        table.add_column(col, justify="right" if col not in ("sweep", "status") else "left")
+    headers = ["sweep", "#", *(a.rsplit(".", 1)[-1] for a in axes), "status"]
+    headers += [SHORT[c] for c in SHOWN] + ["wall s"]
+    for col in headers:
+        table.add_column(col, justify="left" if col in ("sweep", "status") else "right")
     for _, r in df.iterrows():
         cells = [str(r["sweep"]), str(r["point_index"])]
         cells += [f"{r[a]:g}" if isinstance(r[a], float) else str(r[a]) for a in axes]
@@ -69,7 +78,7 @@ def results_command(
             cells.append(_pm(r.get(col), r.get(f"{col}_ci95")))
         cells.append(f"{r['wall_time_s']:.1f}" if _finite(r.get("wall_time_s")) else "")
         table.add_row(*(c if c.startswith("[red]") else escape(c) for c in cells))
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     for _, r in df[df["status"] != "ok"].iterrows():
         console.print(f"[red]point {r['point_index']}:[/red] {escape(str(r['error']))}")

@@ -1,0 +1,144 @@
+"""Figures: ``qnet sweep`` then ``qnet plot`` end to end, ``qnet show`` and its topology.
+
+The sweep fixture runs the real main job (analytic engine, 1000 decisions) on a crossed
+2 x 2 grid, so the plot test exercises the same store columns users get.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+from typer.testing import CliRunner
+
+from qnet.cli import app
+from qnet.config import Scenario
+from qnet.plots import PlotError, sweep_figure_png, topology_graph
+from qnet.store import load_results, load_sweeps
+
+BASE = """
+name = "tiny"
+[strategy]
+restarts = 1
+quadrature_points = 24
+[engine]
+name = "analytic"
+[run]
+decisions = 1000
+warmup_decisions = 100
+batches = 10
+"""
+SWEEP = """
+name = "grid"
+base = "base.toml"
+seed = 4
+[axes]
+"link.arm_a_km" = {start = 1, stop = 60, num = 2, log = true, also = ["link.arm_b_km"]}
+"traffic.load" = [0.5, 0.8]
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("sweep")
+    (d / "base.toml").write_text(BASE)
+    (d / "sweep.toml").write_text(SWEEP)
+    res = CliRunner().invoke(
+        app,
+        ["sweep", str(d / "sweep.toml"), "--store", str(d / "r.sqlite"), "--workers", "2",
+         "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert (summary["points"], summary["done"], summary["failed"]) == (4, 4, 0)
+    return d / "r.sqlite"
+
+
+def _assert_real_png(path: Path, width: int, height: int, coloured_share: float) -> np.ndarray:
+    """The PNG has the expected pixel size and real content: drawn and coloured pixels.
+
+    ``coloured_share``: least share of saturated pixels (lines and markers cover ~0.5 %,
+    two heat maps ~15 %); a blank or grey-only figure fails.
+    """
+    img = imread(path)
+    assert img.shape[:2] == (height, width)
+    rgb = img[..., :3]
+    non_white = (rgb < 0.95).any(axis=-1).mean()
+    assert non_white > 0.05, f"only {non_white:.1%} of the pixels are drawn"
+    coloured = (rgb.max(axis=-1) - rgb.min(axis=-1) > 0.2).mean()
+    assert coloured > coloured_share, f"only {coloured:.2%} coloured pixels"
+    return img
+
+
+def test_plot_crossed_sweep_gives_lines_and_heat_maps(store: Path, tmp_path: Path) -> None:
+    """Two crossed axes: 3 panel columns (lines + heat maps) at 15 x 8 in, 110 dpi."""
+    out = tmp_path / "fig.png"
+    res = CliRunner().invoke(app, ["plot", str(store), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["png"] == str(out)
+    _assert_real_png(out, width=1650, height=880, coloured_share=0.1)
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]  # atomic: no temp left
+
+
+def test_plot_one_axis_after_filter_has_no_heat_map(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "one.png"
+    res = CliRunner().invoke(
+        app, ["plot", str(store), "--where", "traffic.load=0.8", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    _assert_real_png(out, width=1100, height=880, coloured_share=0.003)
+
+
+def test_store_has_every_metric_with_ci_and_bookkeeping(store: Path) -> None:
+    df = load_results(store)
+    for col in ("gap_reduction", "retained_share", "availability", "mean_fidelity_at_use"):
+        assert df[f"{col}_ci95"].notna().all()
+    assert (df["engine"] == "analytic").all() and df["seed"].is_unique
+    assert (df["scenario_digest"] == df["point_id"]).all()
+    assert df["qnet_version"].notna().all() and (df["wall_time_s"] > 0).all()
+    # more fiber means fewer pairs ready at decision time
+    longer = df.groupby("link.arm_a_km")["availability"].mean()
+    assert longer.loc[60.0] < longer.loc[1.0]
+
+
+def test_plot_errors_name_the_problem(store: Path) -> None:
+    df = load_results(store)
+    spec = load_sweeps(store)["grid"]
+    with pytest.raises(PlotError, match=r"--x 'link.memory_slots' is not a swept axis"):
+        sweep_figure_png(df, spec, x="link.memory_slots")
+    with pytest.raises(PlotError, match=r"no finished \(status 'ok'\) points"):
+        sweep_figure_png(df.assign(status="failed"), spec)
+    three = dict(spec, axes=[*spec["axes"], {"key": "seed"}])
+    with pytest.raises(PlotError, match=r"more than two axes vary \(seed has \["):
+        sweep_figure_png(df, three)
+
+
+def test_topology_graph_is_the_scenario_link() -> None:
+    s = Scenario.model_validate({"link": {"arm_a_km": 12.5, "arm_b_km": 30.0}})
+    g = topology_graph(s)
+    assert sorted(g.nodes) == ["router_a", "router_b", "station"]
+    assert g.edges["router_a", "station"]["length_km"] == 12.5
+    assert g.edges["station", "router_b"]["loss_db"] == pytest.approx(30.0 * 0.2)
+
+
+def test_show_prints_every_value_and_draws_the_topology(tmp_path: Path) -> None:
+    path = tmp_path / "metro.toml"
+    path.write_text('[link]\narm_a_km = 10\n[engine]\nname = "analytic"\n')
+    png = tmp_path / "topo.png"
+    runner = CliRunner()
+    res = runner.invoke(app, ["show", str(path), "--set", "traffic.load=0.6", "--png", str(png)])
+    assert res.exit_code == 0, res.output
+    for text in ("link.arm_a_km", "traffic.load", "0.6", "queue.phi_max", "(default)"):
+        assert text in res.stdout
+    _assert_real_png(png, width=770, height=264, coloured_share=0.02)
+    res = runner.invoke(app, ["show", str(path), "--no-draw", "--json"])
+    data = json.loads(res.stdout)
+    assert (
+        data["scenario"]["link"]["arm_a_km"] == 10 and data["scenario"]["traffic"]["load"] is None
+    )
+    res = runner.invoke(app, ["show", str(path), "--set", "link.raw_fidelity=1.5"])
+    assert res.exit_code == 2
+    assert "link.raw_fidelity = 1.5 is out of range: allowed [0.25, 1]" in res.stderr

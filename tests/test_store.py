@@ -1,0 +1,126 @@
+"""The SQLite results store: rows, new columns, filters, atomic CSV/Parquet export, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from qnet.cli import app
+from qnet.store import (
+    ResultStore,
+    StoreError,
+    export_results,
+    filter_results,
+    load_results,
+    load_sweeps,
+)
+
+
+def _row(i: int, arm: float, status: str = "ok", **metrics: object) -> dict:
+    return {
+        "point_id": f"p{i}",
+        "sweep": "s",
+        "point_index": i,
+        "status": status,
+        "error": None if status == "ok" else "RuntimeError: boom",
+        "link.arm_a_km": arm,
+        **metrics,
+    }
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    path = tmp_path / "r.sqlite"
+    with ResultStore(path) as s:
+        s.register_sweep("s", {"name": "s", "axes": [{"key": "link.arm_a_km", "log": False}]})
+        s.write_point(_row(0, 1.0, gap_reduction=0.07, gap_reduction_ci95=0.01))
+        s.write_point(_row(1, 10.0, gap_reduction=0.05, gap_reduction_ci95=0.02))
+        s.write_point(_row(2, 100.0, status="failed"))
+        # a metric that appears only later becomes a new column; NaN is stored as NULL
+        s.write_point(_row(3, 50.0, gap_reduction=math.nan, availability=0.4))
+    return path
+
+
+def test_rows_roundtrip_with_new_columns_and_nan(store: Path) -> None:
+    df = load_results(store).set_index("point_index")
+    assert list(df.index) == [0, 1, 2, 3]
+    assert df.loc[1, "gap_reduction"] == 0.05 and df.loc[1, "gap_reduction_ci95"] == 0.02
+    assert math.isnan(df.loc[3, "gap_reduction"]) and df.loc[3, "availability"] == 0.4
+    assert math.isnan(df.loc[0, "availability"])  # column added after this row was written
+    assert df.loc[2, "status"] == "failed" and df.loc[2, "error"] == "RuntimeError: boom"
+    assert df["finished_at"].notna().all()
+    assert load_sweeps(store)["s"]["axes"][0]["key"] == "link.arm_a_km"
+
+
+def test_rewriting_a_point_replaces_its_row(store: Path) -> None:
+    with ResultStore(store) as s:
+        assert s.point_ids("s", status=("ok",)) == {"p0", "p1", "p3"}
+        s.write_point(_row(2, 100.0, gap_reduction=0.0, gap_reduction_ci95=0.01))
+        assert s.point_ids("s", status=("ok",)) == {"p0", "p1", "p2", "p3"}
+    assert len(load_results(store)) == 4
+
+
+def test_each_point_is_committed_on_write(store: Path) -> None:
+    """Another connection sees a row as soon as write_point returns (no pending commit)."""
+    with ResultStore(store) as s:
+        s.write_point(_row(9, 2.0, gap_reduction=0.1))
+        with sqlite3.connect(store) as other:
+            assert other.execute("SELECT count(*) FROM points").fetchone()[0] == 5
+
+
+def test_filters(store: Path) -> None:
+    df = load_results(store)
+    assert list(filter_results(df, ["link.arm_a_km<50"])["point_index"]) == [0, 1]
+    assert list(filter_results(df, ["link.arm_a_km >= 50", "status=ok"])["point_index"]) == [3]
+    assert list(filter_results(df, ["link.arm_a_km=10"])["point_index"]) == [1]
+    assert list(filter_results(df, ["status!=ok"])["point_index"]) == [2]
+    with pytest.raises(StoreError, match=r"no column 'link.arm_km'; columns: point_id"):
+        filter_results(df, ["link.arm_km<3"])
+    with pytest.raises(StoreError, match=r"expected KEY OP VALUE"):
+        filter_results(df, ["arm about 3"])
+    with pytest.raises(StoreError, match=r"'far' is not a number"):
+        filter_results(df, ["link.arm_a_km<far"])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_export_roundtrip_is_atomic(store: Path, tmp_path: Path, suffix: str) -> None:
+    df = load_results(store)
+    out = export_results(df, tmp_path / "out" / f"r{suffix}")
+    back = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert list(back["point_index"]) == [0, 1, 2, 3]
+    assert back["gap_reduction"].iloc[1] == 0.05
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp file left
+
+
+def test_bad_paths_are_named(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"results store not found: .*nope.sqlite"):
+        load_results(tmp_path / "nope.sqlite")
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("not a database, just text " * 100)
+    with pytest.raises(StoreError, match=r"is not an SQLite results store"):
+        load_results(junk)
+    with pytest.raises(StoreError, match=r"unknown format '.xlsx'; allowed .csv, .parquet"):
+        export_results(pd.DataFrame({"a": [1]}), tmp_path / "r.xlsx")
+
+
+def test_cli_results_lists_filters_and_exports(store: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["results", str(store), "--where", "link.arm_a_km<=10", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)["rows"]
+    assert [r["point_index"] for r in rows] == [0, 1]
+    out = tmp_path / "sel.csv"
+    res = runner.invoke(app, ["results", str(store), "--where", "status=ok", "--export", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "exported 3 row(s)" in res.stdout
+    assert len(pd.read_csv(out)) == 3
+    res = runner.invoke(app, ["results", str(store)])
+    assert "RuntimeError: boom" in res.stdout and "0.07 ± 0.01" in res.stdout
+    res = runner.invoke(app, ["results", str(tmp_path / "missing.sqlite")])
+    assert res.exit_code == 2 and "results store not found" in res.stderr
