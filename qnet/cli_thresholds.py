@@ -131,7 +131,10 @@ def thresholds_figure_png(grid: RetainedGrid, dpi: int = 110) -> bytes:
         axes[k // cols][k % cols].set_visible(False)
     if mesh is not None:
         fig.colorbar(mesh, ax=axes, label="retained advantage (fraction of ideal)")
-    fig.suptitle(f"Retained quantum routing advantage ({grid.certificate} certificate)")
+    fig.suptitle(
+        f"Retained quantum routing advantage (Werner pairs, readout e_A = "
+        f"{grid.readout_error_a:g}, e_B = {grid.readout_error_b:g}; {grid.certificate} certificate)"
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
