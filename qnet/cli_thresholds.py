@@ -247,6 +247,7 @@ def thresholds_command(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from qnet.frontier import p_grid_from_range
+    from qnet.noise import readout_factor
     from qnet.queueing import SystemParams
     from qnet.thresholds import noise_reference, retained_grid
 
@@ -256,6 +257,9 @@ def thresholds_command(
     avs = _axis("availability", availability_min, 1.0, availability_points, 0.0)
     try:
         params = SystemParams(lam=lam, mu=mu, alpha=alpha, phi_max=phi_max)
+        readout_factor(readout_error_a, readout_error_b)  # refuse bad input before the work
+        if not (math.isfinite(xtol) and 0.0 < xtol < 0.5):
+            raise ValueError(f"xtol must be in (0, 0.5), got {xtol!r}")
         targets = (
             [float(p) for p in p_values]
             if p_values
