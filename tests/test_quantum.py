@@ -288,3 +288,36 @@ def test_prebuilt_game_must_match() -> None:
         optimize_quantum(0.2, PAPER, restarts=1, game=game, correlation_tensor=0.9 * np.eye(2))
     with pytest.raises(ValueError, match="game was built for different"):
         optimize_quantum(0.2, SystemParams(lam=0.5), restarts=1, game=game)
+
+
+def test_fast_evaluation_equals_explicit_d35_matrices() -> None:
+    """QuantumGame.evaluate uses the rank-3 factorization of W and rank-1 π; it must equal
+    −Σ W_ij E_ij and (1 − Σ π_ij E_ij)/2 built from the explicit D35 matrices, with
+    W_ij = w(x_i, x_j) ω_i ω_j from qnet.queueing.splitting_benefit (eq. 2), for a
+    non-symmetric T (rounding-level agreement, 1e-12)."""
+    from qnet.queueing import splitting_benefit
+
+    t = np.array([[0.7, -0.2], [0.1, 0.9]])
+    params = SystemParams(lam=0.6, mu=1.3)
+    game = QuantumGame(params, degree=3, quadrature_points=30, correlation_tensor=t)
+    x, omega = game.nodes, game.weights
+    w_matrix = splitting_benefit(x[:, None], x[None, :], params) * np.outer(omega, omega)
+    np.testing.assert_allclose(game.W, w_matrix, rtol=1e-14)
+    z = np.array([0.2, -0.3, 0.05, -0.004, -0.1, 0.25, -0.02, 0.001])
+    th_a = np.polynomial.polynomial.polyval(x, z[:4])
+    th_b = np.polynomial.polynomial.polyval(x, z[4:])
+    na = np.stack([np.cos(2 * th_a), np.sin(2 * th_a)], axis=1)
+    nb = np.stack([np.cos(2 * th_b), np.sin(2 * th_b)], axis=1)
+    e = na @ t @ nb.T
+    payoff, _, split, _ = game.evaluate(z)
+    assert payoff == pytest.approx(-np.sum(w_matrix * e), abs=1e-12)
+    assert split == pytest.approx(0.5 * (1 - np.sum(np.outer(omega, omega) * e)), abs=1e-12)
+
+
+def test_fixed_rule_converges_to_adaptive_value() -> None:
+    """For the p = 0.3 optimum (θ ~ −0.062x²) the fixed-rule error shrinks as m grows
+    (60 → 200 points) and stays within VALIDATION_TOL of the adaptive value."""
+    s = PolynomialStrategy((-1.295, -0.565, 0.062), (-1.695, 0.565, -0.062))
+    exact = adaptive_evaluation(s, PAPER).payoff
+    errors = [abs(quantum_payoff(s, PAPER, m) - exact) for m in (60, 200)]
+    assert errors[1] < errors[0] < VALIDATION_TOL
