@@ -108,17 +108,24 @@ def test_tdm_guard_keeps_single_pair_success_with_k_slots() -> None:
 
 
 # ------------------------------------------------------------------ (2) storage
-def test_stored_pairs_fidelity_and_correlations_follow_decoherence_model() -> None:
+@pytest.mark.parametrize(
+    "formalism", ["density_matrix", pytest.param("ket", marks=pytest.mark.slow)]
+)
+def test_stored_pairs_fidelity_and_correlations_follow_decoherence_model(formalism: str) -> None:
     """Pairs held for ages 2, 15 and 40 us in memories with T1 = 60 us, T2 = 25 us.
 
     Fidelity read from the quantum manager (density matrix, exact) must equal
     ``stored_pair(v, τ_A + age, τ_B + age, T1, T2)`` to 1e-9. Measured correlations: XX
     (θ = π/4 at both) and ZZ (θ = 0) alternate; each mean must be within 4 SE of the
     model's T_xx = v c_A c_B and T_zz = v d_A d_B + γ_A γ_B (false failure < 1e-4 each).
+    Ket formalism (slow variant): SeQUeNCe's random Bell states and qnet's quantum-trajectory
+    memory channel; per-pair fidelities are then samples, so their mean must lie within 4 SE
+    of the model, and the correlations as above.
     """
     ages_s = (2e-6, 15e-6, 40e-6)
     t1, t2 = 60e-6, 25e-6
     s = _scenario(
+        formalism,
         link={"arm_a_km": 0.1, "arm_b_km": 0.2, "memory_slots": 4, "raw_fidelity": 0.97},
         router_a={"t1_s": t1, "t2_s": t2},
         router_b={"t1_s": t1, "t2_s": t2},
@@ -156,7 +163,11 @@ def test_stored_pairs_fidelity_and_correlations_follow_decoherence_model() -> No
             v, pred.photon_delay_a_s + age, pred.photon_delay_b_s + age, t1, t2, t1, t2
         )
         assert len(fidelities[age]) > 150
-        np.testing.assert_allclose(fidelities[age], sp.fidelity, atol=1e-9)
+        if formalism == "density_matrix":
+            np.testing.assert_allclose(fidelities[age], sp.fidelity, atol=1e-9)
+        else:
+            f = np.asarray(fidelities[age])
+            assert abs(f.mean() - sp.fidelity) < 4 * f.std(ddof=1) / math.sqrt(f.size)
         assert pred.fidelity_after(age) == pytest.approx(sp.fidelity, abs=1e-12)
         for basis, model in (("x", sp.xx), ("z", sp.zz)):
             prods = np.asarray(outcomes[(age, basis)], dtype=float)
