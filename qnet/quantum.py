@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -52,7 +51,7 @@ from scipy import integrate
 from scipy.optimize import minimize
 from scipy.special import roots_laguerre
 
-from qnet.queueing import SystemParams, check_probability
+from qnet.queueing import SystemParams, check_probability, splitting_benefit
 
 __all__ = [
     "AdaptiveEvaluation",
@@ -133,7 +132,7 @@ class PolynomialStrategy:
 
 
 def _check_tensor(correlation_tensor: ArrayLike) -> NDArray[np.float64]:
-    t = np.asarray(correlation_tensor, dtype=float)
+    t = np.array(correlation_tensor, dtype=float)  # a copy: the game freezes its arrays
     if t.shape != (2, 2) or not np.all(np.isfinite(t)):
         raise ValueError(
             f"correlation_tensor must be a finite 2x2 matrix (X-Z plane), got shape {t.shape}"
@@ -153,19 +152,15 @@ def _check_degree(degree: int) -> int:
 
 
 def _check_points(quadrature_points: int) -> int:
-    if int(quadrature_points) != quadrature_points or not 2 <= quadrature_points <= 400:
+    if (
+        isinstance(quadrature_points, bool)
+        or not isinstance(quadrature_points, int | np.integer)
+        or not 2 <= quadrature_points <= 400
+    ):
         raise ValueError(
             f"quadrature_points must be an integer in [2, 400], got {quadrature_points!r}"
         )
     return int(quadrature_points)
-
-
-@lru_cache(maxsize=16)
-def _laguerre(m: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    y, wts = roots_laguerre(m)
-    y.setflags(write=False)
-    wts.setflags(write=False)
-    return y, wts
 
 
 class QuantumGame:
@@ -187,17 +182,20 @@ class QuantumGame:
         self.quadrature_points = _check_points(quadrature_points)
         self.params = params
         self.tensor = _check_tensor(correlation_tensor)
-        y, omega = _laguerre(self.quadrature_points)
+        y, omega = roots_laguerre(self.quadrature_points)
         x = y / params.mu
         self.nodes = x
         self.weights = omega
         self.vandermonde = x[:, None] ** np.arange(self.degree + 1)
-        w = params.c1 * np.outer(x, x) + params.c2 * (x[:, None] + x[None, :])  # eq. 2
+        w = np.asarray(splitting_benefit(x[:, None], x[None, :], params))  # eq. 2
         self.W = w * np.outer(omega, omega)
         self.pi = np.outer(omega, omega)
         self._vt = np.ascontiguousarray(self.vandermonde.T)
         self._omega_k = np.column_stack((omega, omega * x))  # ω_i x_i^k, k = 0, 1
         self._cmat = np.array([[0.0, params.c2], [params.c2, params.c1]])
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
 
     def _check_z(self, z: ArrayLike) -> NDArray[np.float64]:
         z = np.asarray(z, dtype=float)
