@@ -253,3 +253,24 @@ def test_noise_aware_plan_hits_target_and_beats_naive() -> None:
     assert 0.3 < ra.expected_availability < 0.7 and 0.8 < ra.expected_visibility < 1.0
     assert aware.comparison.gap_reduction_game.contains(ra.predicted_gap_reduction, level=0.99)
     assert ra.predicted_gap_reduction >= rn.predicted_gap_reduction - 1e-9
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_scenario_runs(path: Path) -> None:
+    """Every scenarios/*.toml loads and runs end to end in quick mode (analytic engine,
+    3000 decisions) with finite, sane results."""
+    sc = load_scenario(
+        path,
+        [
+            "engine.name=analytic",
+            "run.decisions=3000",
+            "run.warmup_decisions=100",
+            "run.batches=10",
+        ],
+    )
+    r = run_scenario(sc)
+    assert 0.0 <= r.availability <= 1.0
+    assert 0.0 < r.splitting_probability < 1.0
+    for name in ("wait_quantum", "wait_oracle", "wait_classical", "gap_reduction_game"):
+        assert math.isfinite(getattr(r, name)), name
+    assert r.wait_oracle > 0 and r.baseline_throughput > 0
