@@ -45,6 +45,7 @@ __all__ = [
     "apply_overrides",
     "load_scenario",
     "parse_override",
+    "reference_markdown",
     "reference_rows",
     "scenario_from_dict",
 ]
@@ -362,6 +363,15 @@ def _one_error(e: dict[str, Any]) -> str:
 def _format_errors(err: ValidationError) -> str:
     """One message per problem naming the key, the value given and what is allowed."""
     return "; ".join(dict.fromkeys(_one_error(e) for e in err.errors()))
+
+
+def reference_markdown() -> str:
+    """The README's scenario-key table (key, default, allowed, meaning), from the schema."""
+    lines = ["| key | default | allowed | meaning (unit) |", "| --- | --- | --- | --- |"]
+    for key, default, allowed, doc in reference_rows():
+        cells = (f"`{key}`", f"`{default}`", allowed.replace("|", "\\|"), doc.replace("|", "/"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def reference_rows() -> list[tuple[str, str, str, str]]:

@@ -190,6 +190,11 @@ def sweep_figure_png(
     cols = tuple(c for c, _ in PANELS) + ("predicted_gap_reduction",)
     table = sweep_table(ok, x, by, tuple(c for c in cols if c in ok))
     log_axes = {a["key"] for a in (spec or {}).get("axes", []) if a.get("log")}
+    xs = pd.to_numeric(table[x], errors="coerce")
+    if xs.notna().all() and (xs > 0).all() and xs.max() >= 20 * xs.min():
+        log_axes.add(x)  # values spanning decades read better on a log axis
+    also = {a["key"]: a.get("also", []) for a in (spec or {}).get("axes", [])}
+    xlabel = " = ".join([x, *also.get(x, [])])
     heat = (
         by is not None
         and (spec or {}).get("mode", "cross") == "cross"
@@ -217,7 +222,7 @@ def sweep_figure_png(
             ax.axhline(0.0, color="0.5", lw=0.8)
         if x in log_axes:
             ax.set_xscale("log")
-        ax.set_xlabel(x)
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(label, fontsize=9)
         ax.grid(alpha=0.3)
         if i == 0:
@@ -229,14 +234,21 @@ def sweep_figure_png(
         for row, col in enumerate(("retained_share", "gap_reduction")):
             ax = fig.add_subplot(grid[row, 2])
             pivot = table.pivot(index=by, columns=x, values=col).sort_index().sort_index(axis=1)
-            im = ax.imshow(pivot.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
+            values = pivot.to_numpy(float)
+            lo, hi = (
+                (np.nanpercentile(values, q) for q in (5, 95))
+                if np.isfinite(values).any()
+                else (0.0, 1.0)
+            )
+            im = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis",
+                           vmin=lo, vmax=hi if hi > lo else lo + 1e-12)  # fmt: skip
             ax.set_xticks(range(pivot.shape[1]), [_label(v) for v in pivot.columns],
                           rotation=45, fontsize=7)  # fmt: skip
             ax.set_yticks(range(pivot.shape[0]), [_label(v) for v in pivot.index], fontsize=7)
-            ax.set_xlabel(x)
-            ax.set_ylabel(by)
-            ax.set_title(dict(PANELS)[col], fontsize=9)
-            fig.colorbar(im, ax=ax)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(" = ".join([by, *also.get(by, [])]))
+            ax.set_title(dict(PANELS)[col] + " (colours 5-95 % clipped)", fontsize=8)
+            fig.colorbar(im, ax=ax, extend="both")
     name = (spec or {}).get("name") or (df["sweep"].iloc[0] if "sweep" in df else "sweep")
     fig.suptitle(f"sweep '{name}': {len(ok)} points", fontsize=11)
     return _png(fig, dpi)
