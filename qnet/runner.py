@@ -111,7 +111,8 @@ class RunRecord:
             (equal p means equal baseline throughput). Equals the target unless noise
             pulls the played angles' p toward 1/2 (naive angles on noisy pairs).
         expected_visibility, expected_availability: what the plan was built for (1, 1
-            for ideal plans; the pilot's estimates for noise-aware ones).
+            for ideal plans; for noise-aware ones the pilot's availability and the mean
+            diagonal correlation of its pair tensor, which the angles are optimized on).
         mean_service_time_s: 1/mu [s], the unit of waits and gaps.
         load: rho = lambda/mu.
         availability: share of decisions that found a usable entangled pair.
@@ -317,8 +318,8 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     rngs = streams(scenario.seed)
     model = link_model(scenario)
     if scenario.strategy.kind == "noise_aware":
-        eta, a = _pilot(scenario, model, rngs["pilot"])
-        plan = build_plan(scenario, expected_visibility=eta, expected_availability=a)
+        tensor_pilot, a = _pilot(scenario, model, rngs["pilot"])
+        plan = build_plan(scenario, expected_tensor=tensor_pilot, expected_availability=a)
     else:
         plan = build_plan(scenario)
     traffic = sample_traffic(scenario, rngs["traffic"])
@@ -495,22 +496,21 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunRec
 PILOT_DECISIONS = 20_000
 
 
-def _pilot(scenario: Scenario, model: LinkModel, rng: np.random.Generator) -> tuple[float, float]:
-    """Expected effective visibility and availability for the noise-aware plan.
+def _pilot(
+    scenario: Scenario, model: LinkModel, rng: np.random.Generator
+) -> tuple[np.ndarray, float]:
+    """Expected pair tensor and availability for the noise-aware plan.
 
     A short look at the link with the analytic sampler (its own stream): availability of
-    :data:`PILOT_DECISIONS` Poisson decisions and the mean X-Z tensor of the pairs used,
-    reduced to an effective Werner visibility eta = (T_zz + T_xx)/2 times the readout
-    factor (exact for Werner pairs; for dephased pairs the mean of the two correlations).
+    :data:`PILOT_DECISIONS` Poisson decisions (every one consuming a pair it finds) and
+    the mean X-Z tensor of the pairs used, times the readout factor.
     """
     n = min(PILOT_DECISIONS, scenario.run.decisions)
     t = np.cumsum(rng.exponential(1.0 / scenario.traffic.lam_hz, n))
     supply = sample_pair_supply(t, model, rng)
     used = supply.used_pair
     if not used.any():
-        return 1.0, 0.0
+        return np.eye(2), 0.0
     tensors, _ = stored_pair_tensors(t[used] - supply.herald_s[used], model)
     factor = (1 - 2 * model.readout_error_a) * (1 - 2 * model.readout_error_b)
-    mean_t = tensors.mean(axis=0)
-    eta = float(np.clip(factor * 0.5 * (mean_t[0, 0] + mean_t[1, 1]), 0.0, 1.0))
-    return eta, float(supply.available.mean())
+    return factor * tensors.mean(axis=0), float(supply.available.mean())

@@ -133,7 +133,8 @@ class RoutingPlan:
         p: target splitting probability.
         params: the system in service units (mu = 1).
         kind: "ideal" or "noise_aware".
-        visibility: effective visibility η the with-pair branch was chosen for (1: ideal).
+        visibility: mean of the diagonal of the pair tensor T the with-pair branch was
+            chosen for (the effective visibility η for Werner pairs; 1: ideal).
         availability: availability the mix was chosen for (1 for the ideal plan).
         with_pair: mixture played when a usable pair exists.
         fallback: threshold mixture played when none does.
@@ -297,7 +298,7 @@ def build_plan(
     scenario: Scenario,
     *,
     p: float | None = None,
-    expected_visibility: float = 1.0,
+    expected_tensor: np.ndarray | None = None,
     expected_availability: float = 1.0,
     kind: str | None = None,
 ) -> RoutingPlan:
@@ -306,8 +307,10 @@ def build_plan(
     Args:
         scenario: the validated scenario (``strategy`` table, queue parameters).
         p: splitting probability to build for (default: the scenario's target).
-        expected_visibility: effective visibility η = v (1-2e_A)(1-2e_B) of the pairs the
-            noise-aware mix is chosen for (ignored by the ideal plan).
+        expected_tensor: mean X-Z correlation tensor (readout included) of the pairs the
+            noise-aware mix is chosen for (default: ideal, I; ignored by the ideal plan).
+            Werner pairs give η I; dephased ones diag(ZZ, XX), for which the angles are
+            re-optimized on T (:func:`qnet.thresholds.quantum_curve`).
         expected_availability: share of decisions expected to find a pair (likewise).
         kind: override ``strategy.kind`` ("ideal" for baselines at another p).
 
@@ -332,7 +335,7 @@ def build_plan(
     visibility, availability = 1.0, 1.0
     kind = st.kind if kind is None else kind
     if kind == "noise_aware":
-        from qnet.thresholds import noise_aware_strategy, noise_reference
+        from qnet.thresholds import noise_aware_strategy, noise_reference, quantum_curve
 
         ref = noise_reference(
             [p],
@@ -342,10 +345,11 @@ def build_plan(
             restarts=max(4, st.restarts // 4),
             quantum_step=0.025,
         )
-        mix = noise_aware_strategy(
-            ref, p, visibility=expected_visibility, availability=expected_availability
-        )
-        visibility, availability = expected_visibility, expected_availability
+        tensor = np.eye(2) if expected_tensor is None else np.asarray(expected_tensor, float)
+        curve = quantum_curve(ref, tensor, restarts=max(2, st.restarts // 5))
+        mix = noise_aware_strategy(ref, p, availability=expected_availability, curve=curve)
+        visibility = float(0.5 * np.trace(tensor))
+        availability = expected_availability
         with_pair = _mixture_of(mix.with_pair) if mix.with_pair else ideal_with_pair
         fallback = _mixture_of(mix.fallback) if mix.fallback else classical
     return RoutingPlan(
