@@ -29,6 +29,8 @@ def frontier_figure_png(frontier: Frontier, dpi: int = 120) -> bytes:
     lam, alpha = fr.params.lam, fr.params.alpha
     fig, ax = plt.subplots(figsize=(7.0, 4.6), constrained_layout=True)
     cert = "tight" if fr.method == "tight" else f"paper, ε = {fr.epsilon:g}"
+    if fr.dual_check:
+        cert += ", dual-checked"
     ax.plot(
         fr.throughput,
         fr.gap_classical,

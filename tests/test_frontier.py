@@ -66,6 +66,7 @@ def test_frontier_identities(paper_frontier: Frontier, tight_frontier: Frontier)
     the attained classical payoff never exceeds the certified envelope."""
     for fr in (paper_frontier, tight_frontier):
         a_star = fr.oracle_payoff
+        np.testing.assert_array_equal(fr.classical_benchmark, fr.classical_envelope)
         np.testing.assert_allclose(fr.gap_classical, (a_star - fr.classical_envelope) / 2)
         np.testing.assert_allclose(fr.gap_quantum, (a_star - fr.quantum_payoff) / 2)
         np.testing.assert_allclose(fr.reduction, (fr.quantum_payoff - fr.classical_envelope) / 2)
@@ -101,12 +102,30 @@ def test_noisy_pair_lowers_quantum_payoff() -> None:
     assert noisy.advantage.sum() <= ideal.advantage.sum()
 
 
+def test_dual_check_confirms_grid_envelope() -> None:
+    """At λ = 0.8 the deterministic classical value is concave, so the dual (Lagrangian)
+    bound on all shared-randomness mixtures agrees with the grid envelope to the
+    certificates' tolerances (1e-6); the benchmark is the larger of the two and the
+    advantage is unchanged."""
+    grid = [0.1, 0.2, 0.3]
+    plain = pareto_frontier(grid, PAPER, restarts=4)
+    dual = pareto_frontier(grid, PAPER, restarts=4, dual_check=True)
+    assert plain.classical_dual_bound is None and not plain.dual_check
+    assert dual.classical_dual_bound is not None
+    np.testing.assert_allclose(dual.classical_dual_bound, dual.classical_envelope, atol=1e-6)
+    assert np.all(dual.classical_benchmark >= dual.classical_envelope)
+    np.testing.assert_array_equal(dual.advantage, plain.advantage)
+    d = dual.to_dict()
+    assert d["dual_check"] is True and len(d["classical_dual_bound"]) == 3
+
+
 def test_to_dict_is_plain_json(paper_frontier: Frontier) -> None:
     """to_dict() round-trips through strict JSON and carries the summary."""
     d = json.loads(json.dumps(paper_frontier.to_dict(), allow_nan=False))
     assert d["advantage_region"] == [0.075, 0.325]
     assert len(d["quantum_strategies"]) == len(d["p"]) == THEOREM4_GRID.size
     assert d["certificate"] == "paper" and d["epsilon"] == 0.01
+    assert d["dual_check"] is False and d["classical_dual_bound"] is None
     with pytest.raises(ValueError, match="read-only"):
         paper_frontier.quantum_payoff[0] = 0.0
 
