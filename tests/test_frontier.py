@@ -245,3 +245,13 @@ def test_cli_bad_parameters(tmp_path: Path, args: list[str], match: str) -> None
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert re.search(match, lines[0]), lines[0]
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_no_advantage_gives_null_region() -> None:
+    """At p = 0.47 the degree-2 quantum strategy loses to the tight classical envelope
+    (the region ends at 0.435): no region, a negative largest reduction, JSON null."""
+    fr = pareto_frontier([0.47], PAPER, restarts=4)
+    assert not fr.advantage.any()
+    assert fr.advantage_region is None and fr.advantage_contiguous
+    assert fr.max_reduction < 0
+    assert json.loads(json.dumps(fr.to_dict()))["advantage_region"] is None
