@@ -237,7 +237,7 @@ def test_noise_aware_plan_hits_target_and_beats_naive() -> None:
     (at the naive run's own p, each against the classical baseline there).
     """
     base = load_scenario(
-        SCENARIOS / "trapped-ion.toml", ["run.decisions=60000", "run.warmup_decisions=2000"]
+        SCENARIOS / "trapped-ion.toml", ["run.decisions=30000", "run.warmup_decisions=1000"]
     )
     aware = simulate(
         base.model_copy(
