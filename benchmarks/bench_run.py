@@ -29,7 +29,14 @@ from qnet.strategies import build_plan
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def python_lindley(t, x1, x2, o_a, o_b, first_is_a) -> float:  # noqa: ANN001
+def python_lindley(
+    t: np.ndarray,
+    x1: np.ndarray,
+    x2: np.ndarray,
+    o_a: np.ndarray,
+    o_b: np.ndarray,
+    first_is_a: np.ndarray,
+) -> float:
     """Baseline: the two-server FCFS queue, one Python step per customer pair."""
     free_at = {1: 0.0, -1: 0.0}  # time each server finishes its current work
     total = 0.0

@@ -69,8 +69,9 @@ def _plot(output: object, path: Path) -> Path:
     log = output.log  # type: ignore[attr-defined]
     fid = log.pair_fidelity[log.used_pair]
     if len(fid):
-        lo = min(float(fid.min()), 0.999)
-        ax.hist(fid, bins=40, range=(lo, 1.0), color="tab:purple")
+        lo, hi = float(np.nanmin(fid)), float(np.nanmax(fid))
+        pad = max(1e-4, 0.02 * (hi - lo))
+        ax.hist(fid, bins=40, range=(lo - pad, min(hi + pad, 1.0 + pad)), color="tab:purple")
     ax.set_xlabel("fidelity at use")
     ax.set_ylabel("decisions")
     ax.set_title(
@@ -84,7 +85,10 @@ def _plot(output: object, path: Path) -> Path:
     errs = [getattr(rec, f"wait_{k}_ci95") for k in names]
     ax.bar(names, vals, yerr=errs, color=["0.5", "tab:blue", "tab:red"], capsize=6)
     ax.set_ylabel("mean customer wait Wq [1/μ]")
-    ax.set_title(f"p = {rec.splitting_probability:.3f} (target {rec.target_splitting_probability})")
+    ax.set_title(
+        f"run p = {rec.splitting_probability:.3f}; baselines at p = "
+        f"{rec.comparison_splitting_probability:.3f}"
+    )
     lo = min(v - e for v, e in zip(vals, errs, strict=True))
     ax.set_ylim(bottom=max(0.0, lo - 0.5))
     path.parent.mkdir(parents=True, exist_ok=True)
