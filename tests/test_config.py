@@ -198,3 +198,14 @@ def test_reference_rows_cover_every_leaf_key() -> None:
     assert rows["traffic.load"][2] == "(0, 1)"
     assert rows["link.raw_fidelity"][1:3] == ("1.0", "[0.25, 1]")
     assert rows["engine.name"][2] == "'sequence' or 'analytic'"
+
+
+def test_readme_table_is_generated_from_the_schema() -> None:
+    """README's '## Scenario files' holds exactly the table reference_markdown() prints."""
+    from pathlib import Path
+
+    from qnet.config import reference_markdown
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Scenario files", 1)[1].split("\n## ", 1)[0]
+    assert reference_markdown() in section

@@ -309,3 +309,25 @@ def test_sigkill_midway_then_rerun_runs_each_point_exactly_once(
     kept = after.set_index("point_id").loc[before["point_id"], "finished_at"]
     assert list(kept) == list(before["finished_at"])  # not rerun
     assert sorted(after["link.arm_a_km"]) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+
+
+@pytest.mark.parametrize(
+    ("name", "points", "first_axis"),
+    [
+        ("distance-vs-coherence", 28, (0.5, 1, 2.5, 5, 10, 25, 50)),
+        ("generation-vs-decision-rate", 20, (100.0, 1000.0, 10000.0, 100000.0, 1000000.0)),
+    ],
+)
+def test_shipped_sweeps_validate(name: str, points: int, first_axis: tuple) -> None:
+    """The shipped files load, every point validates, and they span what they promise."""
+    sweep = load_sweep(TESTS.parent / "scenarios" / "sweeps" / f"{name}.toml")
+    pts = sweep.points()
+    assert len(pts) == points and sweep.axes[0].values == first_axis
+    assert all(p.scenario.engine.name == "analytic" for p in pts)
+    if name == "distance-vs-coherence":
+        totals = {p.scenario.link.arm_a_km + p.scenario.link.arm_b_km for p in pts}
+        assert min(totals) == 1 and max(totals) == 100
+        assert {p.scenario.router_b.t2_s for p in pts} == {0.1, 1.0, 10.0, 100.0}
+    else:
+        rates = {round(p.scenario.traffic.lam_hz) for p in pts}
+        assert rates == {8, 80, 800, 8000}
