@@ -15,7 +15,9 @@ simulated photon by photon:
 * **Agreement rule.** A pair is usable from ``herald + max(herald_delay_a, herald_delay_b)``
   (both routers have heard the herald) and discarded at the deterministic age
   ``discard_age_s`` (the scenario's ``cutoff_s``, or the memory expiry
-  ``coherence_time_s``, whichever is shorter). Both routers hold the same herald ids
+  ``coherence_time_s``, whichever is shorter; SeQUeNCe starts a memory's expiry clock at
+  its last state update inside the attempt, up to one attempt plus the photon flight
+  before the herald, which this engine neglects). Both routers hold the same herald ids
   and times, so both pick the same pair: the ``oldest`` or ``newest`` usable one.
 * **State at use.** A Werner pair of the raw visibility at herald, each half stored since
   its emission (photon flight time to the station plus the pair's age, the use time minus
