@@ -23,12 +23,12 @@ import pandas as pd
 
 from qnet.config import apply_overrides
 from qnet.store import load_results
-from qnet.sweep import load_sweep, run_sweep
+from qnet.sweep import Sweep, load_sweep, run_sweep
 
 SWEEP = Path(__file__).resolve().parents[1] / "scenarios/sweeps/generation-vs-decision-rate.toml"
 
 
-def _timed(sweep, store: Path, workers: int) -> float:  # noqa: ANN001
+def _timed(sweep: Sweep, store: Path, workers: int) -> float:
     t0 = time.perf_counter()
     summary = run_sweep(sweep, store, workers=workers)
     elapsed = time.perf_counter() - t0

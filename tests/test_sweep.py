@@ -253,16 +253,22 @@ def test_same_results_in_any_order_on_any_worker_count(
 def test_dask_local_cluster_matches_process_pool(tmp_path: Path, importable_tests: None) -> None:
     """The real runner (analytic engine, 1000 decisions) through Dask and the process pool.
 
-    Both stores must hold identical rows (every metric, seed, digest), wall time aside.
+    ``qnet sweep --scheduler local`` (a real dask.distributed LocalCluster of 2 worker
+    processes) and the library's default process pool must store identical rows (every
+    metric, seed, digest), wall time aside.
     """
-    from qnet.sweep import dask_executor
+    from typer.testing import CliRunner
 
-    sweep = load_sweep(_files(tmp_path, '"traffic.load" = [0.5, 0.8]\nlink.arm_a_km = [1.0, 40.0]'))
-    pool = run_sweep(sweep, tmp_path / "pool.sqlite", workers=2)
+    from qnet.cli import app
+
+    sweep_file = _files(tmp_path, '"traffic.load" = [0.5, 0.8]\nlink.arm_a_km = [1.0, 40.0]')
+    pool = run_sweep(load_sweep(sweep_file), tmp_path / "pool.sqlite", workers=2)
     assert (pool.done, pool.failed) == (4, 0), load_results(tmp_path / "pool.sqlite")["error"]
-    with dask_executor("local", workers=2) as ex:
-        dask = run_sweep(sweep, tmp_path / "dask.sqlite", executor=ex)
-    assert (dask.done, dask.failed) == (4, 0)
+    args = ["sweep", str(sweep_file), "--store", str(tmp_path / "dask.sqlite")]
+    res = CliRunner().invoke(app, [*args, "--scheduler", "local", "--workers", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert (summary["done"], summary["failed"], summary["executor"]) == (4, 0, "Dask local")
     a, b = _contents(tmp_path / "pool.sqlite"), _contents(tmp_path / "dask.sqlite")
     pd.testing.assert_frame_equal(a, b)
     assert a["gap_reduction_ci95"].notna().all() and (a["gap_reduction_ci95"] > 0).all()
