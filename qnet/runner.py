@@ -313,6 +313,13 @@ def _mean_ratio(values: np.ndarray, mask: np.ndarray, batches: int) -> Estimate:
 def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     """Run a scenario end to end; :func:`run_scenario` returns just its record."""
     wall0 = time.perf_counter()
+    measured = scenario.run.decisions - scenario.run.warmup_decisions
+    if measured < 2 * scenario.run.batches:
+        raise ValueError(
+            f"run.batches = {scenario.run.batches}: needs at least 2 measured decisions per "
+            f"batch, but run.decisions - run.warmup_decisions = {measured}; allowed range is "
+            f"[5, {measured // 2}]"
+        )
     if progress is not None:
         progress("building routing plan", 0.0)
     rngs = streams(scenario.seed)

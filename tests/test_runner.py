@@ -274,3 +274,10 @@ def test_every_shipped_scenario_runs(path: Path) -> None:
     for name in ("wait_quantum", "wait_oracle", "wait_classical", "gap_reduction_game"):
         assert math.isfinite(getattr(r, name)), name
     assert r.wait_oracle > 0 and r.baseline_throughput > 0
+
+
+def test_too_many_batches_is_one_clear_error() -> None:
+    """Batch means need >= 2 decisions per batch; the message names run.batches."""
+    sc = _small(run={"decisions": 150, "warmup_decisions": 100, "batches": 30})
+    with pytest.raises(ValueError, match=r"run.batches = 30: .* allowed range is \[5, 25\]"):
+        run_scenario(sc)
