@@ -21,6 +21,14 @@ def plot_command(
         str | None,
         typer.Option("--by", help="One line per value of this axis (default: second axis)."),
     ] = None,
+    estimate: Annotated[
+        str,
+        typer.Option(
+            "--estimate",
+            help="Gap-reduction estimator: 'game' (per-decision payoffs, Lemma 1, low "
+            "variance) or 'queue' (queue replay).",
+        ),
+    ] = "game",
     where: WhereOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="PNG path (default: next to the store).")
@@ -39,7 +47,7 @@ def plot_command(
             raise PlotError(f"the store holds several sweeps {names}; choose one with --sweep")
         df = filter_results(df, list(where or []))
         name = sweep or (names[0] if names else None)
-        png = sweep_figure_png(df, specs.get(name), x=x, by=by)
+        png = sweep_figure_png(df, specs.get(name), x=x, by=by, estimate=estimate)
     except (StoreError, PlotError) as err:
         fail(str(err))
         return

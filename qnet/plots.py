@@ -23,6 +23,7 @@ import pandas as pd
 from qnet.config import Scenario
 
 __all__ = [
+    "ESTIMATES",
     "PANELS",
     "PlotError",
     "sweep_figure_png",
@@ -37,7 +38,12 @@ PANELS = (
     ("availability", "availability (share of decisions with a pair)"),
     ("mean_fidelity_at_use", "mean fidelity at use"),
 )
-"""(store column, axis label) of the four line panels; each column has a ``*_ci95``."""
+"""(store column, axis label) of the four line panels; each column has a ``*_ci95``.
+
+With ``estimate="game"`` (default) the first two read ``gap_reduction_game`` and
+``retained_share_game``: the same reduction from per-decision game payoffs (Lemma 1),
+about ten times tighter than the queue replay's at equal run length."""
+ESTIMATES = {"game": "game payoffs, Lemma 1", "queue": "queue replay"}
 
 
 class PlotError(ValueError):
@@ -156,6 +162,7 @@ def sweep_figure_png(
     spec: dict[str, Any] | None = None,
     x: str | None = None,
     by: str | None = None,
+    estimate: str = "game",
     dpi: int = 110,
 ) -> bytes:
     """Gap reduction and retained share (CI bars), availability, fidelity at use vs x.
@@ -165,7 +172,15 @@ def sweep_figure_png(
         spec: the sweep's stored spec (axes, log flags, mode); inferred when None.
         x: axis on the horizontal (default: the first swept axis).
         by: axis drawn as one line per value (default: the second swept axis, if any).
+        estimate: "game" (Lemma 1 payoffs, low variance) or "queue" (queue replay) for
+            the gap reduction and retained share.
     """
+    if estimate not in ESTIMATES:
+        raise PlotError(f"estimate = {estimate!r} is not a valid choice: allowed 'game' or 'queue'")
+    suffix = "_game" if estimate == "game" else ""
+    panels = [(c + suffix if c in ("gap_reduction", "retained_share") else c, lab)
+              for c, lab in PANELS]  # fmt: skip
+    gap_col, share_col = panels[0][0], panels[1][0]
     ok = df[df["status"] == "ok"] if "status" in df else df
     if ok.empty:
         raise PlotError("no finished (status 'ok') points to plot")
@@ -184,10 +199,10 @@ def sweep_figure_png(
     if others:
         shown = "; ".join(f"{a} has {sorted(ok[a].unique().tolist())}" for a in others)
         raise PlotError(f"more than two axes vary ({shown}); fix the others with --where KEY=VALUE")
-    missing = [c for c, _ in PANELS if c not in ok.columns]
+    missing = [c for c, _ in panels if c not in ok.columns]
     if missing:
         raise PlotError(f"the store has no column(s) {missing}: not qnet run results")
-    cols = tuple(c for c, _ in PANELS) + ("predicted_gap_reduction",)
+    cols = tuple(c for c, _ in panels) + ("predicted_gap_reduction",)
     table = sweep_table(ok, x, by, tuple(c for c in cols if c in ok))
     log_axes = {a["key"] for a in (spec or {}).get("axes", []) if a.get("log")}
     xs = pd.to_numeric(table[x], errors="coerce")
@@ -207,18 +222,18 @@ def sweep_figure_png(
     grid = fig.add_gridspec(2, ncols)
     groups = [(None, table)] if by is None else list(table.groupby(by, sort=True))
     cmap = _colormap(len(groups))
-    for i, (col, label) in enumerate(PANELS):
+    for i, (col, label) in enumerate(panels):
         ax = fig.add_subplot(grid[i // 2, i % 2])
         for j, (value, g) in enumerate(groups):
             g = g.sort_values(x)
             name = None if by is None else f"{by} = {_label(value)}"
             ax.errorbar(g[x], g[col], yerr=g[f"{col}_ci95"], marker="o", ms=4, capsize=3,
                         color=cmap[j], label=name)  # fmt: skip
-            if col == "gap_reduction" and "predicted_gap_reduction" in g:
+            if col == gap_col and "predicted_gap_reduction" in g:
                 ax.plot(g[x], g["predicted_gap_reduction"], ls="--", lw=1, color=cmap[j])
-        if col == "retained_share":
+        if col == share_col:
             ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
-        if col in ("gap_reduction", "retained_share"):
+        if col in (gap_col, share_col):
             ax.axhline(0.0, color="0.5", lw=0.8)
         if x in log_axes:
             ax.set_xscale("log")
@@ -226,12 +241,12 @@ def sweep_figure_png(
         ax.set_ylabel(label, fontsize=9)
         ax.grid(alpha=0.3)
         if i == 0:
-            note = "bars: 95 % CI; dashed: analysis-core prediction"
+            note = f"{ESTIMATES[estimate]}; bars: 95 % CI; dashed: analysis-core prediction"
             ax.set_title(note, fontsize=8)
             if by is not None:
                 ax.legend(fontsize=7)
     if heat:
-        for row, col in enumerate(("retained_share", "gap_reduction")):
+        for row, col in enumerate((share_col, gap_col)):
             ax = fig.add_subplot(grid[row, 2])
             pivot = table.pivot(index=by, columns=x, values=col).sort_index().sort_index(axis=1)
             values = pivot.to_numpy(float)
@@ -247,7 +262,7 @@ def sweep_figure_png(
             ax.set_yticks(range(pivot.shape[0]), [_label(v) for v in pivot.index], fontsize=7)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(" = ".join([by, *also.get(by, [])]))
-            ax.set_title(dict(PANELS)[col] + " (colours 5-95 % clipped)", fontsize=8)
+            ax.set_title(dict(panels)[col] + ", colours 5-95 % clipped", fontsize=7)
             fig.colorbar(im, ax=ax, extend="both")
     name = (spec or {}).get("name") or (df["sweep"].iloc[0] if "sweep" in df else "sweep")
     fig.suptitle(f"sweep '{name}': {len(ok)} points", fontsize=11)

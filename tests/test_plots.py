@@ -86,8 +86,10 @@ def test_plot_crossed_sweep_gives_lines_and_heat_maps(store: Path, tmp_path: Pat
 def test_plot_one_axis_after_filter_has_no_heat_map(store: Path, tmp_path: Path) -> None:
     out = tmp_path / "one.png"
     res = CliRunner().invoke(
-        app, ["plot", str(store), "--where", "traffic.load=0.8", "--out", str(out)]
-    )
+        app,
+        ["plot", str(store), "--where", "traffic.load=0.8", "--estimate", "queue", "--out",
+         str(out)],
+    )  # fmt: skip
     assert res.exit_code == 0, res.output
     _assert_real_png(out, width=1100, height=880, coloured_share=0.003)
 
@@ -111,6 +113,10 @@ def test_plot_errors_name_the_problem(store: Path) -> None:
         sweep_figure_png(df, spec, x="link.memory_slots")
     with pytest.raises(PlotError, match=r"no finished \(status 'ok'\) points"):
         sweep_figure_png(df.assign(status="failed"), spec)
+    with pytest.raises(PlotError, match=r"estimate = 'median' is not a valid choice"):
+        sweep_figure_png(df, spec, estimate="median")
+    with pytest.raises(PlotError, match=r"no column\(s\) \['gap_reduction_game'"):
+        sweep_figure_png(df.drop(columns=["gap_reduction_game"]), spec)
     three = dict(spec, axes=[*spec["axes"], {"key": "seed"}])
     with pytest.raises(PlotError, match=r"more than two axes vary \(seed has \["):
         sweep_figure_png(df, three)
