@@ -70,8 +70,9 @@ def _plot(output: object, path: Path) -> Path:
     fid = log.pair_fidelity[log.used_pair]
     if len(fid):
         lo, hi = float(np.nanmin(fid)), float(np.nanmax(fid))
-        pad = max(1e-4, 0.02 * (hi - lo))
-        ax.hist(fid, bins=40, range=(lo - pad, min(hi + pad, 1.0 + pad)), color="tab:purple")
+        pad = max(0.005, 0.02 * (hi - lo))
+        ax.hist(fid, bins=40, range=(lo - pad, hi + pad), color="tab:purple")
+        ax.ticklabel_format(axis="x", useOffset=False)
     ax.set_xlabel("fidelity at use")
     ax.set_ylabel("decisions")
     ax.set_title(
