@@ -1,8 +1,8 @@
 """SQLite results store: one row per sweep point, written as each point finishes.
 
-Table ``points``: key ``point_id`` (the resolved scenario's digest, seed included), the
-sweep name, the point's coordinates (one column per swept dotted key, e.g.
-``link.arm_a_km``, plus a JSON copy), ``status`` (``ok``/``failed``) and ``error``,
+Table ``points``: key (``sweep``, ``point_id``) -- the sweep's name and the resolved
+scenario's digest, seed included --, the point's coordinates (one column per swept
+dotted key, e.g. ``link.arm_a_km``, plus a JSON copy), ``status`` (``ok``/``failed``) and ``error``,
 ``seed``, ``engine``, ``wall_time_s``, ``qnet_version``, ``sequence_version``,
 ``scenario_digest``, ``scenario_json``, ``finished_at`` and every field of the run's
 :class:`~qnet.runner.RunRecord` (each estimate with its ``*_ci95`` half-width). Columns
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 _FIXED = (
-    ("point_id", "TEXT PRIMARY KEY"),
+    ("point_id", "TEXT NOT NULL"),
     ("sweep", "TEXT NOT NULL"),
     ("point_index", "INTEGER"),
     ("coords", "TEXT"),
@@ -90,7 +90,9 @@ class ResultStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         cols = ", ".join(f"{_q(n)} {t}" for n, t in _FIXED)
-        self._db.execute(f"CREATE TABLE IF NOT EXISTS points ({cols})")
+        self._db.execute(
+            f"CREATE TABLE IF NOT EXISTS points ({cols}, PRIMARY KEY (sweep, point_id))"
+        )
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS sweeps (name TEXT PRIMARY KEY, spec TEXT NOT NULL, "
             "updated_at TEXT)"

@@ -124,3 +124,12 @@ def test_cli_results_lists_filters_and_exports(store: Path, tmp_path: Path) -> N
     assert "RuntimeError: boom" in res.stdout and "0.07 ± 0.01" in res.stdout
     res = runner.invoke(app, ["results", str(tmp_path / "missing.sqlite")])
     assert res.exit_code == 2 and "results store not found" in res.stderr
+
+
+def test_same_point_in_two_sweeps_keeps_both_rows(store: Path) -> None:
+    """Rows are keyed by (sweep, point_id): a shared point does not move between sweeps."""
+    with ResultStore(store) as s:
+        s.write_point({**_row(0, 1.0, gap_reduction=0.07), "sweep": "other"})
+        assert s.point_ids("other") == {"p0"} and "p0" in s.point_ids("s")
+    assert len(load_results(store, sweep="s")) == 4
+    assert len(load_results(store)) == 5
