@@ -281,3 +281,39 @@ def test_too_many_batches_is_one_clear_error() -> None:
     sc = _small(run={"decisions": 150, "warmup_decisions": 100, "batches": 30})
     with pytest.raises(ValueError, match=r"run.batches = 30: .* allowed range is \[5, 25\]"):
         run_scenario(sc)
+
+
+def test_fidelity_at_use_matches_the_storage_model() -> None:
+    """One slot pair, no cutoff: a pair waits for the next Poisson decision after it
+    becomes usable, so its age at use is usable_delay + Exp(lambda) (memoryless).
+
+    The mean age must match delay + 1/lambda and the mean fidelity at use must match
+    E[F(delay + E)] of the T1/T2 storage model (qnet.link.fidelity_after, integrated over
+    the exponential by Gauss-Laguerre), both within the run's 99 % CI. Arms 10 km,
+    T2 = 5 ms, T1 = 20 ms, 400 decisions/s: pairs lose ~0.05 of fidelity on average.
+    """
+    from qnet.link import predict
+
+    sc = _small(
+        traffic={"mean_service_time_s": 0.002},
+        link={"arm_a_km": 10.0, "arm_b_km": 10.0, "memory_slots": 1, "raw_fidelity": 0.98},
+        router_a={"t1_s": 0.02, "t2_s": 0.005},
+        router_b={"t1_s": 0.02, "t2_s": 0.005},
+        run={"decisions": 40_000, "warmup_decisions": 1000, "batches": 20},
+    )
+    out = simulate(sc)
+    r = out.record
+    pred = predict(sc)
+    lam = sc.traffic.lam_hz
+    nodes, weights = np.polynomial.laguerre.laggauss(40)
+    expected_f = sum(
+        w * pred.fidelity_after(pred.usable_delay_s + x / lam)
+        for x, w in zip(nodes, weights, strict=True)
+    )
+    assert pred.fidelity_at_herald - expected_f > 0.03
+    used = out.log.used_pair[1000:]
+    ages = out.log.pair_age_s[1000:][used]
+    age_se = ages.std(ddof=1) / np.sqrt(len(ages))
+    assert abs(ages.mean() - (pred.usable_delay_s + 1 / lam)) < 2.58 * age_se
+    # 99 % t half-width from the 95 % one (19 degrees of freedom).
+    assert abs(r.mean_fidelity_at_use - expected_f) < 2.861 / 2.093 * r.mean_fidelity_at_use_ci95
