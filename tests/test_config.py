@@ -208,4 +208,7 @@ def test_readme_table_is_generated_from_the_schema() -> None:
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Scenario files", 1)[1].split("\n## ", 1)[0]
-    assert reference_markdown() in section
+    assert reference_markdown() in section, (
+        "README key table is stale: replace it with the output of\n"
+        "  .venv/bin/python -c 'from qnet.config import reference_markdown as r; print(r())'"
+    )
