@@ -246,6 +246,7 @@ def system_params(scenario: Scenario) -> SystemParams:
 
 
 ENVELOPE_GRID = np.linspace(0.0125, 0.5, 40)
+ENVELOPE_GRID.flags.writeable = False
 """p grid (step 0.0125) on which the classical envelope is built, plus the target p."""
 
 
