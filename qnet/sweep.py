@@ -172,8 +172,8 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any
     """Yield (dotted key, leaf) pairs; range tables and lists are leaves."""
     for k, v in table.items():
         key = f"{prefix}{k}"
-        is_range = isinstance(v, dict) and v and set(v) <= _RANGE_KEYS
-        is_range = is_range and ("start" in v or "values" in v)
+        # no scenario table has keys named start/stop/num/log/values/also
+        is_range = isinstance(v, dict) and bool(v) and set(v) <= _RANGE_KEYS
         if isinstance(v, dict) and not is_range:
             yield from _flatten(v, key + ".")
         else:

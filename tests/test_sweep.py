@@ -169,7 +169,23 @@ def test_point_seed_depends_on_coordinates_not_order(tmp_path: Path) -> None:
             "",
             r"a range needs start, stop and num; missing \['num'\]",
         ),
+        (
+            "link.arm_a_km = {stop = 10, num = 3}",
+            "",
+            r"axes.link.arm_a_km: a range needs start, stop and num; missing \['start'\]",
+        ),
         ("link.arm_a_km = [1, 1]", "", r"axes.link.arm_a_km: repeated values"),
+        ("link.arm_a_km = 5", "", r"axes.link.arm_a_km = 5: expected a list of values or a"),
+        (
+            "link.arm_a_km = {start = 1, stop = 10, num = 0}",
+            "",
+            r"axes.link.arm_a_km.num = 0 is out of range: allowed integers \[1, 100000\]",
+        ),
+        (
+            'link.arm_a_km = {values = [1, 2], also = ["link.arm_c_km"]}',
+            "",
+            r"axes.link.arm_a_km.also: 'link.arm_c_km' is not a scenario key",
+        ),
         ("seed = [1, 2]", "", r"axes.seed: the seed is derived per point; use 'replicates = N'"),
         ("link.arm_a_km = [1]", 'mode = "grid"', r"mode = 'grid' is not a valid choice"),
         ("link.arm_a_km = [1]", "speed = 3", r"unknown key\(s\) \['speed'\]"),
