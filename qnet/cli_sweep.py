@@ -81,7 +81,9 @@ def sweep_command(
         ) as bar,
         executor_cm as executor,
     ):
-        task = bar.add_task(f"{sweep.name} on {where}", total=None, failed=0)
+        if not as_json:
+            console.print(f"{sweep.name}: {len(sweep.coordinates())} points on {where} -> {store}")
+        task = bar.add_task("points", total=None, failed=0)
 
         def progress(outcome: PointOutcome | None, done: int, failed: int, total: int) -> None:
             bar.update(task, total=total, completed=done + failed, failed=failed)
