@@ -5,7 +5,8 @@ main job on the analytic engine) twice into fresh stores, first with ``--workers
 baseline, then with ``--workers 2``, and reports the ratio t1 / t2 (the speed-up; 2.0 is
 perfect on 2 free cores). Both runs must produce identical stores (wall time aside), which
 is checked. ``--decisions`` shortens every point (default 20000 as in the file). The
-machine's load average is printed: other processes on the cores lower the ratio.
+machine's load average and a reference ratio (two pure-Python processes against one,
+measured right after) are printed: other processes on the cores lower both.
 
     .venv/bin/python benchmarks/bench_sweep.py [--decisions 5000]
 """
@@ -37,6 +38,30 @@ def _timed(sweep: Sweep, store: Path, workers: int) -> float:
     return elapsed
 
 
+def _burn(n: int) -> float:
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i
+    return time.perf_counter() - t0
+
+
+def machine_parallelism(n: int = 15_000_000) -> float:
+    """Speed-up two pure-Python processes get right now over one (2.0 = two free cores)."""
+    import multiprocessing
+
+    t0 = time.perf_counter()
+    _burn(n)
+    _burn(n)
+    serial = time.perf_counter() - t0
+    with multiprocessing.get_context("forkserver").Pool(2) as pool:
+        pool.map(_burn, [1000, 1000])  # start the workers before timing
+        t0 = time.perf_counter()
+        pool.map(_burn, [n, n])
+        parallel = time.perf_counter() - t0
+    return serial / parallel
+
+
 def main() -> None:
     """Time the sweep on 1 then 2 workers and print the ratio."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -61,6 +86,7 @@ def main() -> None:
         b = load_results(Path(d) / "w2.sqlite").drop(columns=drop).sort_values("point_id")
         pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
     print(f"speed-up t(1 worker) / t(2 workers) = {t1 / t2:.2f}  (identical stores)")
+    print(f"machine reference: 2 pure-Python processes vs 1 = {machine_parallelism():.2f}")
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -32,7 +32,9 @@ import os
 import time
 import tomllib
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, is_dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -536,33 +538,14 @@ def run_sweep(
             )
             for p in todo
         ]
-        own = executor is None
-        if executor is None:
-            ctx = multiprocessing.get_context("forkserver")
-            n = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-            threads = max(1, (os.cpu_count() or 1) // n)
-            executor = cf.ProcessPoolExecutor(
-                max_workers=n, mp_context=ctx, initializer=_limit_threads, initargs=(threads,)
-            )
-        try:
-            futures = {executor.submit(run_point, t): t for t in tasks}
-            for fut in cf.as_completed(futures):
-                try:
-                    outcome = fut.result()
-                except BaseException as err:  # noqa: BLE001 - worker died: record, go on
-                    outcome = PointOutcome(
-                        task=futures[fut],
-                        status="failed",
-                        error=f"{type(err).__name__}: {err} (worker lost)",
-                    )
-                store.write_point(_row(sweep, outcome, meta))
-                done += outcome.status == "ok"
-                failed += outcome.status == "failed"
-                if progress:
-                    progress(outcome, done, failed, total)
-        finally:
-            if own:
-                executor.shutdown(wait=True, cancel_futures=True)
+        n = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+        outcomes = _run_on_pool(tasks, n) if executor is None else _run_on(executor, tasks)
+        for outcome in outcomes:
+            store.write_point(_row(sweep, outcome, meta))
+            done += outcome.status == "ok"
+            failed += outcome.status == "failed"
+            if progress:
+                progress(outcome, done, failed, total)
     return SweepSummary(
         total=len(points),
         skipped=len(points) - total,
@@ -570,6 +553,86 @@ def run_sweep(
         failed=failed,
         wall_time_s=time.perf_counter() - t0,
     )
+
+
+def _failed(task: PointTask, err: BaseException, note: str) -> PointOutcome:
+    return PointOutcome(task=task, status="failed", error=f"{type(err).__name__}: {err} ({note})")
+
+
+def _run_on(executor: cf.Executor, tasks: list[PointTask]) -> Iterator[PointOutcome]:
+    """Submit every point to a caller's executor (e.g. Dask); yield outcomes as they finish."""
+    futures = {executor.submit(run_point, t): t for t in tasks}
+    for fut in cf.as_completed(futures):
+        try:
+            yield fut.result()
+        except Exception as err:  # noqa: BLE001 - e.g. Dask KilledWorker: record, go on
+            yield _failed(futures[fut], err, "worker lost")
+
+
+def _pool(n: int) -> cf.ProcessPoolExecutor:
+    """A local process pool (forkserver: no fork of a threaded parent), BLAS threads capped."""
+    threads = max(1, (os.cpu_count() or 1) // n)
+    return cf.ProcessPoolExecutor(
+        max_workers=n,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_limit_threads,
+        initargs=(threads,),
+    )
+
+
+def _alone(task: PointTask) -> PointOutcome:
+    """Run one point in a pool of its own, so a crash can only be this point's."""
+    with _pool(1) as pool:
+        try:
+            return pool.submit(run_point, task).result()
+        except BrokenProcessPool as err:
+            return _failed(task, err, "the worker process died running this point")
+
+
+def _run_on_pool(tasks: list[PointTask], n: int) -> Iterator[PointOutcome]:
+    """Run points on a local pool, at most ``n`` in flight; pin a worker crash on its point.
+
+    A worker that dies (segfault, ``os._exit``, out of memory) breaks the whole pool. The
+    points that were in flight are then rerun one by one, each in a fresh one-worker pool:
+    the culprit is recorded as failed, the others finish normally, and the rest of the
+    sweep continues on a new pool.
+    """
+    queue = deque(tasks)
+    pool = _pool(n)
+    try:
+        while queue:
+            running: dict[cf.Future[PointOutcome], PointTask] = {}
+            while queue and len(running) < n:
+                task = queue.popleft()
+                running[pool.submit(run_point, task)] = task
+            suspects: list[PointTask] = []
+            while running and not suspects:
+                finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                for fut in finished:
+                    task = running.pop(fut)
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        suspects.append(task)
+                    except Exception as err:  # noqa: BLE001 - record, go on
+                        yield _failed(task, err, "worker lost")
+                if not suspects:
+                    while queue and len(running) < n:  # keep n points in flight
+                        task = queue.popleft()
+                        running[pool.submit(run_point, task)] = task
+            if suspects:
+                cf.wait(running)  # the broken pool fails every pending future
+                for fut, task in running.items():
+                    if fut.exception() is None:
+                        yield fut.result()
+                    else:
+                        suspects.append(task)
+                pool.shutdown(wait=True, cancel_futures=True)
+                for task in suspects:
+                    yield _alone(task)
+                pool = _pool(n)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _row(sweep: Sweep, outcome: PointOutcome, meta: dict[str, Any]) -> dict[str, Any]:

@@ -75,6 +75,13 @@ def point_fail_far(scenario: Scenario) -> StandInRecord:
     return point_gauss(scenario)
 
 
+def point_crash_at_2km(scenario: Scenario) -> StandInRecord:
+    """Like point_gauss, but the worker process dies (no exception) at 2 km."""
+    if scenario.link.arm_a_km == 2.0:
+        os._exit(3)
+    return point_gauss(scenario)
+
+
 def point_slow(scenario: Scenario) -> StandInRecord:
     """point_gauss after 0.4 s, so a sweep can be killed while points are running."""
     time.sleep(0.4)
@@ -251,6 +258,20 @@ def test_failing_point_is_recorded_and_the_sweep_goes_on(
     again = run_sweep(sweep, tmp_path / "r.sqlite", workers=1, function="test_sweep:point_gauss")
     assert (again.skipped, again.done, again.failed) == (2, 1, 0)
     assert (load_results(tmp_path / "r.sqlite")["status"] == "ok").all()
+
+
+def test_a_dying_worker_fails_only_its_own_point(tmp_path: Path, importable_tests: None) -> None:
+    """A worker killed mid-point breaks the pool; only that point is recorded as failed."""
+    sweep = load_sweep(_files(tmp_path, "link.arm_a_km = [1.0, 2.0, 3.0, 4.0, 5.0]"))
+    summary = run_sweep(
+        sweep, tmp_path / "r.sqlite", workers=2, function="test_sweep:point_crash_at_2km"
+    )
+    assert (summary.done, summary.failed) == (4, 1)
+    df = load_results(tmp_path / "r.sqlite").set_index("link.arm_a_km")
+    assert df.loc[2.0, "status"] == "failed"
+    assert "BrokenProcessPool" in df.loc[2.0, "error"]
+    assert "died running this point" in df.loc[2.0, "error"]
+    assert (df.drop(index=2.0)["status"] == "ok").all()
 
 
 def test_same_results_in_any_order_on_any_worker_count(
