@@ -311,6 +311,26 @@ def test_dask_local_cluster_matches_process_pool(tmp_path: Path, importable_test
     assert a["gap_reduction_ci95"].notna().all() and (a["gap_reduction_ci95"] > 0).all()
 
 
+def test_scheduler_address_runs_on_an_existing_cluster(
+    tmp_path: Path, importable_tests: None
+) -> None:
+    """``--scheduler ADDRESS`` path: connect to a running scheduler (here in-process)."""
+    from distributed import LocalCluster
+
+    from qnet.sweep import dask_executor
+
+    sweep = load_sweep(_files(tmp_path, "link.arm_a_km = [1.0, 2.0, 3.0]"))
+    run_sweep(sweep, tmp_path / "pool.sqlite", workers=1, function="test_sweep:point_gauss")
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        with dask_executor(cluster.scheduler_address) as ex:
+            s = run_sweep(sweep, tmp_path / "dask.sqlite", executor=ex,
+                          function="test_sweep:point_gauss")  # fmt: skip
+    assert (s.done, s.failed) == (3, 0)
+    pd.testing.assert_frame_equal(
+        _contents(tmp_path / "pool.sqlite"), _contents(tmp_path / "dask.sqlite")
+    )
+
+
 def test_sigkill_midway_then_rerun_runs_each_point_exactly_once(
     tmp_path: Path, importable_tests: None
 ) -> None:
