@@ -148,3 +148,29 @@ def test_show_prints_every_value_and_draws_the_topology(tmp_path: Path) -> None:
     res = runner.invoke(app, ["show", str(path), "--set", "link.raw_fidelity=1.5"])
     assert res.exit_code == 2
     assert "link.raw_fidelity = 1.5 is out of range: allowed [0.25, 1]" in res.stderr
+
+
+def test_replicates_are_averaged_with_ci_in_quadrature() -> None:
+    """Two replicates (m1 ± h1, m2 ± h2) -> mean (m1+m2)/2 ± sqrt(h1² + h2²)/2.
+
+    The half-width of a mean of independent estimates: Var = (s1² + s2²)/4, and the 95 %
+    half-widths scale like the standard errors.
+    """
+    import pandas as pd
+
+    from qnet.plots import sweep_table
+
+    df = pd.DataFrame(
+        {
+            "link.arm_a_km": [1.0, 1.0, 2.0, 2.0],
+            "replicate": [0, 1, 0, 1],
+            "gap_reduction": [0.06, 0.08, 0.05, float("nan")],
+            "gap_reduction_ci95": [0.03, 0.04, 0.02, float("nan")],
+        }
+    )
+    t = sweep_table(df, "link.arm_a_km", None, ("gap_reduction",)).set_index("link.arm_a_km")
+    assert t.loc[1.0, "gap_reduction"] == pytest.approx(0.07)
+    assert t.loc[1.0, "gap_reduction_ci95"] == pytest.approx(0.05 / 2)
+    # a missing replicate is left out, not counted as zero
+    assert t.loc[2.0, "gap_reduction"] == pytest.approx(0.05)
+    assert t.loc[2.0, "gap_reduction_ci95"] == pytest.approx(0.02)
