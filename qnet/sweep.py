@@ -123,6 +123,8 @@ class PointOutcome:
     metrics: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     wall_time_s: float = math.nan
+    versions: dict[str, str] = field(default_factory=dict)
+    """qnet and SeQUeNCe versions installed where the point ran (empty if unknown)."""
 
 
 @dataclass(frozen=True)
@@ -432,6 +434,7 @@ def _flat_metrics(record: Any) -> dict[str, Any]:
 def run_point(task: PointTask) -> PointOutcome:
     """Run one point in a worker; any exception becomes a failed outcome, never a crash."""
     t0 = time.perf_counter()
+    versions = {name: _package_version(name) for name in ("qnet", "sequence")}
     try:
         module, _, attr = task.function.partition(":")
         fn: Callable[[Scenario], Any] = getattr(importlib.import_module(module), attr)
@@ -444,9 +447,14 @@ def run_point(task: PointTask) -> PointOutcome:
             status="failed",
             error=f"{type(err).__name__}: {err} | {' / '.join(tb[-4:])}",
             wall_time_s=time.perf_counter() - t0,
+            versions=versions,
         )
     return PointOutcome(
-        task=task, status="ok", metrics=metrics, wall_time_s=time.perf_counter() - t0
+        task=task,
+        status="ok",
+        metrics=metrics,
+        wall_time_s=time.perf_counter() - t0,
+        versions=versions,
     )
 
 
@@ -512,13 +520,6 @@ def run_sweep(
     """
     t0 = time.perf_counter()
     points = sweep.points()
-    meta = {
-        "sweep": sweep.name,
-        "engine_versions": {
-            "qnet": _package_version("qnet"),
-            "sequence": _package_version("sequence"),
-        },
-    }
     with ResultStore(store_path) as store:
         store.register_sweep(sweep.name, sweep.spec())
         finished = store.point_ids(sweep.name, status=("ok",) if retry_failed else None)
@@ -541,7 +542,7 @@ def run_sweep(
         n = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
         outcomes = _run_on_pool(tasks, n) if executor is None else _run_on(executor, tasks)
         for outcome in outcomes:
-            store.write_point(_row(sweep, outcome, meta))
+            store.write_point(_row(sweep, outcome))
             done += outcome.status == "ok"
             failed += outcome.status == "failed"
             if progress:
@@ -635,7 +636,7 @@ def _run_on_pool(tasks: list[PointTask], n: int) -> Iterator[PointOutcome]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _row(sweep: Sweep, outcome: PointOutcome, meta: dict[str, Any]) -> dict[str, Any]:
+def _row(sweep: Sweep, outcome: PointOutcome) -> dict[str, Any]:
     """One store row: coordinates, every metric, and the bookkeeping columns."""
     task = outcome.task
     scenario = task.scenario
@@ -651,8 +652,8 @@ def _row(sweep: Sweep, outcome: PointOutcome, meta: dict[str, Any]) -> dict[str,
             "seed": scenario["seed"],
             "engine": scenario["engine"]["name"],
             "wall_time_s": outcome.wall_time_s,
-            "qnet_version": meta["engine_versions"]["qnet"],
-            "sequence_version": meta["engine_versions"]["sequence"],
+            "qnet_version": outcome.versions.get("qnet"),
+            "sequence_version": outcome.versions.get("sequence"),
             "scenario_digest": task.point_id,
             "scenario_json": json.dumps(scenario, sort_keys=True),
         }
