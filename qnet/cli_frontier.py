@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qnet.cli_options import JsonOption, OutOption, fail, print_json, write_atomic
+from qnet.cli_options import JsonOption, OutOption, fail, print_json
+from qnet.io import write_atomic
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from qnet.config import Scenario, ScenarioError, load_scenario
+from qnet.io import write_atomic as write_atomic  # re-exported for command modules
 
 SetOption = Annotated[
     list[str] | None,
@@ -46,24 +45,14 @@ def scenario_or_exit(path: Path, sets: list[str] | None, seed: int | None = None
         raise  # unreachable; keeps type checkers happy
 
 
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write a file atomically (temp file in the same directory, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    blob = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+def json_text(obj: Any) -> str:
+    """Strict JSON text of ``obj`` (NaN/inf become null, numpy values plain), newline-ended."""
+    return json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n"
 
 
 def print_json(obj: Any) -> None:
     """Print one JSON object (NaN/inf become null) to stdout."""
-    sys.stdout.write(json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n")
+    sys.stdout.write(json_text(obj))
 
 
 def _jsonable(obj: Any) -> Any:

@@ -36,8 +36,9 @@ def plot_command(
     as_json: JsonOption = False,
 ) -> None:
     """Draw a sweep's figures to a PNG (written atomically)."""
+    from qnet.io import write_atomic
     from qnet.plots import PlotError, sweep_figure_png
-    from qnet.store import StoreError, atomic_write, filter_results, load_results, load_sweeps
+    from qnet.store import StoreError, filter_results, load_results, load_sweeps
 
     try:
         specs = load_sweeps(store)
@@ -52,7 +53,7 @@ def plot_command(
         fail(str(err))
         return
     path = out if out is not None else store.with_name(f"{store.stem}-{name}.png")
-    atomic_write(path, png)
+    write_atomic(path, png)
     if as_json:
         print_json({"store": str(store), "sweep": name, "png": str(path)})
     else:

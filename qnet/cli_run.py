@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import io
 import math
 from pathlib import Path
 from typing import Annotated
@@ -16,10 +16,11 @@ from qnet.cli_options import (
     SeedOption,
     SetOption,
     fail,
+    json_text,
     print_json,
     scenario_or_exit,
-    write_atomic,
 )
+from qnet.io import write_atomic
 
 __all__ = ["register", "running_estimate"]
 
@@ -92,12 +93,10 @@ def _plot(output: object, path: Path) -> Path:
     )
     lo = min(v - e for v, e in zip(vals, errs, strict=True))
     ax.set_ylim(bottom=max(0.0, lo - 0.5))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, buf.getvalue())
 
 
 def _fmt(mean: float, half: float, digits: int = 4) -> str:
@@ -201,10 +200,7 @@ def run_command(
     out_dir = out if out is not None else Path("results")
     stem = f"{rec.scenario}-seed{rec.seed}-{rec.scenario_digest}"
     summary = rec.summary()
-    json_path = write_atomic(
-        out_dir / f"{stem}.json",
-        json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n",
-    )
+    json_path = write_atomic(out_dir / f"{stem}.json", json_text(summary))
     summary["results_json"] = str(json_path)
     if plot:
         summary["plot_png"] = str(_plot(output, out_dir / f"{stem}.png"))
@@ -216,17 +212,6 @@ def run_command(
     out_console.print(
         f"results: {json_path}" + (f"\nplot:    {summary['plot_png']}" if plot else "")
     )
-
-
-def _clean(obj: object) -> object:
-    """NaN/inf -> None recursively (strict JSON)."""
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def register(app: typer.Typer) -> None:

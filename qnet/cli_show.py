@@ -22,15 +22,15 @@ def show_command(
 ) -> None:
     """Print every value of the resolved scenario and draw its topology to a PNG."""
     from qnet.config import reference_rows
+    from qnet.io import write_atomic
     from qnet.plots import topology_png
-    from qnet.store import atomic_write
 
     scenario = scenario_or_exit(scenario_path, sets)
     resolved = scenario.to_dict()
     out: Path | None = None
     if draw:
         out = png if png is not None else Path("results") / f"{scenario.name}-topology.png"
-        atomic_write(out, topology_png(scenario))
+        write_atomic(out, topology_png(scenario))
     if as_json:
         print_json({"scenario": resolved, "digest": scenario.digest(), "topology_png": str(out)})
         return

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 import typer
 
-from qnet.cli_options import JsonOption, OutOption, fail, print_json, write_atomic
+from qnet.cli_options import JsonOption, OutOption, fail, print_json
+from qnet.io import write_atomic
 
 if TYPE_CHECKING:
     from qnet.thresholds import RetainedGrid

@@ -24,10 +24,8 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import re
 import sqlite3
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -35,10 +33,11 @@ from typing import Any
 
 import pandas as pd
 
+from qnet.io import write_atomic
+
 __all__ = [
     "ResultStore",
     "StoreError",
-    "atomic_write",
     "export_results",
     "filter_results",
     "load_results",
@@ -268,22 +267,7 @@ def export_results(df: pd.DataFrame, path: str | Path) -> Path:
         blob = buf.getvalue()
     else:
         raise StoreError(f"export path {path}: unknown format '{suffix}'; allowed .csv, .parquet")
-    return atomic_write(path, blob)
-
-
-def atomic_write(path: str | Path, blob: bytes) -> Path:
-    """Write bytes atomically: a temp file in the same directory, then rename over."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, blob)
 
 
 def is_missing(value: Any) -> bool:
