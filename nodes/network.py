@@ -61,6 +61,8 @@ from sequence.kernel.timeline import Timeline
 from nodes.devices import GuardedQuantumChannel, RouterNode, StationNode
 from protocols.entanglement import EntanglementSupply, PairRecord, Plane
 from qnet import link as predictions
+from qnet.plots import draw_topology as plot_topology
+from qnet.plots import topology_graph
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
@@ -94,35 +96,17 @@ def reset_sequence_globals() -> None:
 
 
 def build_graph(scenario: Scenario) -> nx.Graph:
-    """Topology as a networkx graph: nodes with roles, fiber edges with length/attenuation."""
-    lk = scenario.link
-    g = nx.Graph(name=scenario.name)
-    g.add_node(ROUTER_NAMES["a"], role="router", slots=lk.memory_slots)
-    g.add_node(STATION_NAME, role="station", detector_efficiency=lk.detector_efficiency)
-    g.add_node(ROUTER_NAMES["b"], role="router", slots=lk.memory_slots)
-    for side, arm in (("a", lk.arm_a_km), ("b", lk.arm_b_km)):
-        g.add_edge(
-            ROUTER_NAMES[side],
-            STATION_NAME,
-            length_km=arm,
-            attenuation_db_per_km=lk.attenuation_db_per_km,
-            light_speed_km_per_s=lk.light_speed_km_per_s,
-        )
-    return g
+    """Topology as a networkx graph (:func:`qnet.plots.topology_graph`): roles, fiber edges."""
+    return topology_graph(scenario)
 
 
 def draw_topology(graph: nx.Graph, ax: Any = None) -> Any:
-    """Draw the link with matplotlib (edge labels: fiber length in km); returns the axes."""
-    import matplotlib.pyplot as plt
-
+    """Draw the link with matplotlib (:func:`qnet.plots.draw_topology`); returns the axes."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 1.8))
-    pos = {ROUTER_NAMES["a"]: (0, 0), STATION_NAME: (1, 0), ROUTER_NAMES["b"]: (2, 0)}
-    nx.draw_networkx(graph, pos=pos, ax=ax, node_color="#9ecae1", node_size=1200, font_size=8)
-    labels = {e: f"{d['length_km']:g} km" for e, d in graph.edges.items()}
-    nx.draw_networkx_edge_labels(graph, pos=pos, edge_labels=labels, ax=ax, font_size=8)
-    ax.set_axis_off()
-    return ax
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(7.0, 2.4))
+    return plot_topology(graph, ax)
 
 
 class _Callback:

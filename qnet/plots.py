@@ -6,26 +6,31 @@ the analysis core's prediction for the measured availability and pair quality da
 the retained share of the ideal reduction with CI bars, the availability and the mean
 fidelity at use. When two axes are crossed it adds heat maps of the retained share and
 the gap reduction over the full grid. Replicates are averaged (CI half-widths combined in
-quadrature). :func:`topology_graph` builds the link as a networkx graph from the scenario
-alone (no SeQUeNCe import) and :func:`topology_png` draws it.
+quadrature; pandas is imported only when a sweep is drawn). :func:`topology_graph` builds
+the link as a networkx graph from the scenario alone (no SeQUeNCe import;
+:mod:`nodes.network` uses it too), :func:`draw_topology` draws it on an axes and
+:func:`topology_png` renders it to PNG bytes.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
-import pandas as pd
 
 from qnet.config import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ESTIMATES",
     "PANELS",
     "PlotError",
+    "draw_topology",
     "sweep_figure_png",
     "sweep_table",
     "topology_graph",
@@ -74,6 +79,7 @@ def topology_graph(scenario: Scenario) -> nx.Graph:
             length_km=arm,
             attenuation_db_per_km=lk.attenuation_db_per_km,
             loss_db=arm * lk.attenuation_db_per_km,
+            light_speed_km_per_s=lk.light_speed_km_per_s,
         )
     return g
 
@@ -93,11 +99,9 @@ def _png(fig: Any, dpi: int) -> bytes:
     return buf.getvalue()
 
 
-def topology_png(scenario: Scenario, dpi: int = 110) -> bytes:
-    """Draw :func:`topology_graph` (fiber lengths and losses on the edges) as PNG bytes."""
-    g = topology_graph(scenario)
-    fig = _figure(7.0, 2.4)
-    ax = fig.add_subplot()
+def draw_topology(graph: nx.Graph, ax: Any) -> Any:
+    """Draw a :func:`topology_graph` on ``ax``: fiber lengths and losses, K, T2, η_det."""
+    g = graph
     pos = {"router_a": (0.0, 0.0), "station": (1.0, 0.0), "router_b": (2.0, 0.0)}
     colors = ["#9ecae1" if g.nodes[n]["role"] == "router" else "#fdae6b" for n in g]
     nx.draw_networkx(g, pos=pos, ax=ax, node_color=colors, node_size=2200, font_size=8)
@@ -112,8 +116,15 @@ def topology_png(scenario: Scenario, dpi: int = 110) -> bytes:
             fontsize=7)  # fmt: skip
     ax.set_xlim(-0.4, 2.4)
     ax.set_ylim(-0.7, 0.4)
-    ax.set_title(f"{scenario.name}: heralded link (midpoint BSM station)", fontsize=9)
+    ax.set_title(f"{g.name}: heralded link (midpoint BSM station)", fontsize=9)
     ax.set_axis_off()
+    return ax
+
+
+def topology_png(scenario: Scenario, dpi: int = 110) -> bytes:
+    """Draw :func:`topology_graph` (fiber lengths and losses on the edges) as PNG bytes."""
+    fig = _figure(7.0, 2.4)
+    draw_topology(topology_graph(scenario), fig.add_subplot())
     return _png(fig, dpi)
 
 
@@ -122,6 +133,8 @@ def topology_png(scenario: Scenario, dpi: int = 110) -> bytes:
 
 def _combine(group: pd.DataFrame, col: str) -> tuple[float, float]:
     """Mean of the replicates' estimates; CI half-width sqrt(sum h_i^2) / n."""
+    import pandas as pd
+
     m = group[col].astype(float)
     h = group.get(f"{col}_ci95", pd.Series(np.nan, index=group.index)).astype(float)
     ok = m.notna()
@@ -133,6 +146,8 @@ def _combine(group: pd.DataFrame, col: str) -> tuple[float, float]:
 
 def sweep_table(df: pd.DataFrame, x: str, by: str | None, columns: tuple[str, ...]) -> pd.DataFrame:
     """One row per (by, x): each column's mean and ``*_ci95`` over replicates."""
+    import pandas as pd
+
     keys = [k for k in (by, x) if k]
     rows = []
     for key, group in df.groupby(keys, sort=True, dropna=False):
@@ -175,6 +190,8 @@ def sweep_figure_png(
         estimate: "game" (Lemma 1 payoffs, low variance) or "queue" (queue replay) for
             the gap reduction and retained share.
     """
+    import pandas as pd
+
     if estimate not in ESTIMATES:
         raise PlotError(f"estimate = {estimate!r} is not a valid choice: allowed 'game' or 'queue'")
     suffix = "_game" if estimate == "game" else ""

@@ -386,6 +386,6 @@ def test_topology_graph_and_drawing() -> None:
     assert sorted(g.nodes) == ["router_a", "router_b", "station"]
     assert g.edges["router_a", "station"]["length_km"] == 3.0
     assert g.edges["station", "router_b"]["length_km"] == 4.5
-    assert g.nodes["router_b"]["slots"] == 2
+    assert g.nodes["router_b"]["memory_slots"] == 2
     ax = draw_topology(g)
     assert len(ax.texts) >= 5  # three node labels + two edge labels
