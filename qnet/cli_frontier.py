@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
-import math
-from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qnet.cli_options import JsonOption, OutOption, fail, print_json
+from qnet.cli_options import (
+    AlphaOption,
+    Certificate,
+    CertificateOption,
+    DegreeOption,
+    EpsilonOption,
+    JsonOption,
+    LamOption,
+    MuOption,
+    OutOption,
+    PhiMaxOption,
+    PStartOption,
+    PStepOption,
+    PStopOption,
+    QuadratureOption,
+    RestartSeedOption,
+    RestartsOption,
+    check_epsilon,
+    fail,
+    option_message,
+    print_json,
+    report_console,
+    results_path,
+    settings_digest,
+    stage_progress,
+)
 from qnet.io import write_atomic
 
 if TYPE_CHECKING:
@@ -22,13 +42,6 @@ if TYPE_CHECKING:
     from qnet.frontier import Frontier
 
 __all__ = ["frontier_csv", "register"]
-
-
-class Certificate(StrEnum):
-    """Classical certificate choices."""
-
-    tight = "tight"
-    paper = "paper"
 
 
 def frontier_csv(frontier: Frontier) -> str:
@@ -116,33 +129,19 @@ def _summary_lines(fr: Frontier) -> list[str]:
 
 
 def frontier_command(
-    lam: Annotated[float, typer.Option("--lam", help="Customer-pair arrival rate λ (> 0).")] = 0.8,
-    mu: Annotated[float, typer.Option("--mu", help="Service rate μ (> 0); ρ = λ/μ < 1.")] = 1.0,
-    alpha: Annotated[float, typer.Option("--alpha", help="Warm-up rate α (> 0), eq. 7.")] = 0.5,
-    phi_max: Annotated[
-        float, typer.Option("--phi-max", help="Steady-state productivity φmax (> 0).")
-    ] = 1.0,
-    degree: Annotated[
-        int, typer.Option("--degree", help="Polynomial degree of the measurement angles (≥ 0).")
-    ] = 2,
-    quadrature_points: Annotated[
-        int, typer.Option("--quadrature-points", help="Gauss–Laguerre points (2–400).")
-    ] = 60,
-    restarts: Annotated[
-        int, typer.Option("--restarts", help="Random SLSQP starts at each anchor p (≥ 1).")
-    ] = 20,
-    seed: Annotated[int, typer.Option("--seed", help="Root seed of the restarts (≥ 0).")] = 1,
-    certificate: Annotated[
-        Certificate,
-        typer.Option("--certificate", help="Classical certificate: tight (sound) or paper."),
-    ] = Certificate.tight,
-    epsilon: Annotated[
-        float,
-        typer.Option("--epsilon", help="paper certificate: θ_A grid starts at θ_min + ε (> 0)."),
-    ] = 0.01,
-    p_start: Annotated[float, typer.Option("--p-start", help="First p of the grid.")] = 0.025,
-    p_stop: Annotated[float, typer.Option("--p-stop", help="Last p of the grid.")] = 0.475,
-    p_step: Annotated[float, typer.Option("--p-step", help="Grid step (> 0).")] = 0.025,
+    lam: LamOption = 0.8,
+    mu: MuOption = 1.0,
+    alpha: AlphaOption = 0.5,
+    phi_max: PhiMaxOption = 1.0,
+    degree: DegreeOption = 2,
+    quadrature_points: QuadratureOption = 60,
+    restarts: RestartsOption = 20,
+    seed: RestartSeedOption = 1,
+    certificate: CertificateOption = Certificate.tight,
+    epsilon: EpsilonOption = 0.01,
+    p_start: PStartOption = 0.025,
+    p_stop: PStopOption = 0.475,
+    p_step: PStepOption = 0.025,
     p_values: Annotated[
         list[float] | None,
         typer.Option("--p", help="Explicit p value (repeatable); replaces the range."),
@@ -163,28 +162,15 @@ def frontier_command(
     ] = False,
 ) -> None:
     """Certified classical vs quantum waiting-time gap against throughput (Thm 4, Fig. 3)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from qnet.frontier import p_grid_from_range, pareto_frontier
+    from qnet.plots_frontier import frontier_figure_png
     from qnet.queueing import SystemParams
 
-    if certificate is Certificate.paper and not (math.isfinite(epsilon) and epsilon > 0):
-        fail(f"--epsilon must be a finite number > 0, got {epsilon!r}")
+    check_epsilon(certificate, epsilon)
     try:
         params = SystemParams(lam=lam, mu=mu, alpha=alpha, phi_max=phi_max)
         grid = list(p_values) if p_values else p_grid_from_range(p_start, p_stop, p_step)
-        console = Console(stderr=True)
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task("frontier", total=1.0)
+        with stage_progress("frontier", disable=as_json) as progress:
             fr = pareto_frontier(
                 grid,
                 params,
@@ -196,10 +182,10 @@ def frontier_command(
                 seed=seed,
                 anchor_spacing=anchor_spacing,
                 dual_check=dual_check,
-                progress=lambda stage, f: bar.update(task, description=stage, completed=f),
+                progress=progress,
             )
     except ValueError as err:
-        fail(_option_message(str(err)))
+        fail(option_message(str(err)))
         return
     result = fr.to_dict()
     settings = {
@@ -217,53 +203,20 @@ def frontier_command(
             "p",
         )
     }
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     cert = certificate.value + (f"-eps{epsilon:g}" if certificate is Certificate.paper else "")
-    out_dir = out if out is not None else Path("results")
-    stem = f"frontier-{cert}-{digest}"
-    csv_path = write_atomic(out_dir / f"{stem}.csv", frontier_csv(fr))
+    stem = f"frontier-{cert}-{settings_digest(settings)}"
+    csv_path = write_atomic(results_path(out, f"{stem}.csv"), frontier_csv(fr))
     result["csv"] = str(csv_path)
     if plot:
-        from qnet.plots_frontier import frontier_figure_png
-
-        result["png"] = str(write_atomic(out_dir / f"{stem}.png", frontier_figure_png(fr)))
+        result["png"] = str(write_atomic(results_path(out, f"{stem}.png"), frontier_figure_png(fr)))
     if as_json:
         print_json(result)
         return
-    out_console = Console()
-    if not out_console.is_terminal:
-        out_console = Console(width=110)  # pipes and files get the whole table
+    out_console = report_console(110)
     out_console.print(_table(fr))
     for line in _summary_lines(fr):
         out_console.print(line)
     out_console.print(f"csv: {csv_path}" + (f"\nplot: {result['png']}" if plot else ""))
-
-
-_OPTION_NAMES = {
-    "lam": "--lam",
-    "mu": "--mu",
-    "alpha": "--alpha",
-    "phi_max": "--phi-max",
-    "rho": "--lam/--mu",
-    "degree": "--degree",
-    "quadrature_points": "--quadrature-points",
-    "restarts": "--restarts",
-    "seed": "--seed",
-    "anchor_spacing": "--anchor-spacing",
-    "p_start": "--p-start",
-    "p_stop": "--p-stop",
-    "p_step": "--p-step",
-    "p grid": "--p/--p-start/--p-stop",
-    "epsilon": "--epsilon",
-}
-
-
-def _option_message(message: str) -> str:
-    """Prefix a library error with the command-line option it concerns."""
-    for name, option in _OPTION_NAMES.items():
-        if message.startswith(name + " ") or message.startswith(f"{name} ="):
-            return f"{option}: {message}"
-    return message
 
 
 def register(app: typer.Typer) -> None:

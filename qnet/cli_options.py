@@ -1,16 +1,31 @@
-"""Shared typer option types and helpers for every command that takes a scenario."""
+"""Shared typer option types and helpers of the ``qnet`` commands.
+
+Scenario commands (``run``, ``link``, ``show``) share ``--set``/``--seed``/``--json``/``--out``
+and :func:`scenario_or_exit`; the analysis-core commands (``frontier``, ``thresholds``)
+share the queue and optimizer options (``--lam`` ... ``--epsilon``, defaults at the use
+site), :func:`option_message`, :func:`settings_digest`; all long commands share
+:func:`stage_progress` and write their files with :func:`results_path` + ``write_atomic``.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from qnet.config import Scenario, ScenarioError, load_scenario
 from qnet.io import write_atomic as write_atomic  # re-exported for command modules
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SetOption = Annotated[
     list[str] | None,
@@ -25,6 +40,62 @@ SeedOption = Annotated[int | None, typer.Option("--seed", help="Root random seed
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="Directory for result files (default: results/).")
 ]
+
+
+class Certificate(StrEnum):
+    """Classical certificate choices."""
+
+    tight = "tight"
+    paper = "paper"
+
+
+# Analysis-core options of qnet frontier / qnet thresholds (each command sets the default).
+LamOption = Annotated[float, typer.Option("--lam", help="Customer-pair arrival rate λ (> 0).")]
+MuOption = Annotated[float, typer.Option("--mu", help="Service rate μ (> 0); ρ = λ/μ < 1.")]
+AlphaOption = Annotated[float, typer.Option("--alpha", help="Warm-up rate α (> 0), eq. 7.")]
+PhiMaxOption = Annotated[
+    float, typer.Option("--phi-max", help="Steady-state productivity φmax (> 0).")
+]
+DegreeOption = Annotated[
+    int, typer.Option("--degree", help="Polynomial degree of the measurement angles (≥ 0).")
+]
+QuadratureOption = Annotated[
+    int, typer.Option("--quadrature-points", help="Gauss–Laguerre points (2–400).")
+]
+RestartsOption = Annotated[
+    int, typer.Option("--restarts", help="Random SLSQP starts at each anchor p (≥ 1).")
+]
+RestartSeedOption = Annotated[int, typer.Option("--seed", help="Root seed of the restarts (≥ 0).")]
+CertificateOption = Annotated[
+    Certificate,
+    typer.Option("--certificate", help="Classical certificate: tight (sound) or paper."),
+]
+EpsilonOption = Annotated[
+    float,
+    typer.Option("--epsilon", help="paper certificate: θ_A grid starts at θ_min + ε (> 0)."),
+]
+PStartOption = Annotated[float, typer.Option("--p-start", help="First p of the grid.")]
+PStopOption = Annotated[float, typer.Option("--p-stop", help="Last p of the grid.")]
+PStepOption = Annotated[float, typer.Option("--p-step", help="Grid step (> 0).")]
+
+ANALYSIS_OPTION_NAMES = {
+    "lam": "--lam",
+    "mu": "--mu",
+    "alpha": "--alpha",
+    "phi_max": "--phi-max",
+    "rho": "--lam/--mu",
+    "degree": "--degree",
+    "quadrature_points": "--quadrature-points",
+    "restarts": "--restarts",
+    "seed": "--seed",
+    "anchor_spacing": "--anchor-spacing",
+    "p_start": "--p-start",
+    "p_stop": "--p-stop",
+    "p_step": "--p-step",
+    "p grid": "--p/--p-start/--p-stop",
+    "epsilon": "--epsilon",
+}
+"""Library parameter name -> the command-line option that sets it (see :func:`option_message`)."""
 
 
 def fail(message: str) -> None:
@@ -45,6 +116,61 @@ def scenario_or_exit(path: Path, sets: list[str] | None, seed: int | None = None
         raise  # unreachable; keeps type checkers happy
 
 
+def check_epsilon(certificate: Certificate, epsilon: float) -> None:
+    """Refuse a non-finite or non-positive ``--epsilon`` for the paper certificate."""
+    if certificate is Certificate.paper and not (math.isfinite(epsilon) and epsilon > 0):
+        fail(f"--epsilon must be a finite number > 0, got {epsilon!r}")
+
+
+def option_message(message: str, names: dict[str, str] = ANALYSIS_OPTION_NAMES) -> str:
+    """Prefix a library error with the command-line option it concerns."""
+    for name, option in names.items():
+        if message.startswith(name + " ") or message.startswith(f"{name} ="):
+            return f"{option}: {message}"
+    return message
+
+
+@contextmanager
+def stage_progress(first_stage: str, disable: bool) -> Iterator[Callable[[str, float], None]]:
+    """A transient progress bar on stderr; yields ``progress(stage, fraction)`` that moves it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=disable,
+    ) as bar:
+        task = bar.add_task(first_stage, total=1.0)
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.update(task, description=stage, completed=fraction)
+
+        yield progress
+
+
+def settings_digest(settings: dict[str, Any]) -> str:
+    """First 8 hex digits of the SHA-256 of the settings' sorted-key JSON (result file names)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def results_path(out: Path | None, name: str) -> Path:
+    """``out/name``, with ``out`` defaulting to ``results/``."""
+    return (out if out is not None else Path("results")) / name
+
+
+def report_console(piped_width: int) -> Console:
+    """A stdout console; when stdout is not a terminal it is ``piped_width`` wide (whole tables)."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=piped_width)
+
+
 def json_text(obj: Any) -> str:
     """Strict JSON text of ``obj`` (NaN/inf become null, numpy values plain), newline-ended."""
     return json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n"
@@ -56,8 +182,6 @@ def print_json(obj: Any) -> None:
 
 
 def _jsonable(obj: Any) -> Any:
-    import math
-
     import numpy as np
 
     if isinstance(obj, dict):

@@ -18,7 +18,9 @@ from qnet.cli_options import (
     fail,
     json_text,
     print_json,
+    results_path,
     scenario_or_exit,
+    stage_progress,
 )
 from qnet.io import write_atomic
 
@@ -170,40 +172,24 @@ def run_command(
 ) -> None:
     """Run a scenario end to end: real pairs spent on routing, queue replay, gaps with CIs."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from qnet.config import ScenarioError
     from qnet.runner import simulate
 
     scenario = scenario_or_exit(scenario_path, sets, seed)
-    console = Console(stderr=True)
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task("building routing plan", total=1.0)
-
-            def progress(stage: str, fraction: float) -> None:
-                bar.update(task, description=stage, completed=fraction)
-
+        with stage_progress("building routing plan", disable=as_json) as progress:
             output = simulate(scenario, progress)
     except (ScenarioError, ValueError) as err:
         fail(str(err))
         return
     rec = output.record
-    out_dir = out if out is not None else Path("results")
     stem = f"{rec.scenario}-seed{rec.seed}-{rec.scenario_digest}"
     summary = rec.summary()
-    json_path = write_atomic(out_dir / f"{stem}.json", json_text(summary))
+    json_path = write_atomic(results_path(out, f"{stem}.json"), json_text(summary))
     summary["results_json"] = str(json_path)
     if plot:
-        summary["plot_png"] = str(_plot(output, out_dir / f"{stem}.png"))
+        summary["plot_png"] = str(_plot(output, results_path(out, f"{stem}.png")))
     if as_json:
         print_json(summary)
         return

@@ -3,31 +3,46 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import math
-from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 
-from qnet.cli_options import JsonOption, OutOption, fail, print_json
+from qnet.cli_options import (
+    ANALYSIS_OPTION_NAMES,
+    AlphaOption,
+    Certificate,
+    CertificateOption,
+    DegreeOption,
+    EpsilonOption,
+    JsonOption,
+    LamOption,
+    MuOption,
+    OutOption,
+    PhiMaxOption,
+    PStartOption,
+    PStepOption,
+    PStopOption,
+    QuadratureOption,
+    RestartSeedOption,
+    RestartsOption,
+    check_epsilon,
+    fail,
+    option_message,
+    print_json,
+    report_console,
+    results_path,
+    settings_digest,
+    stage_progress,
+)
 from qnet.io import write_atomic
 
 if TYPE_CHECKING:
     from qnet.thresholds import RetainedGrid
 
 __all__ = ["register", "thresholds_csv", "thresholds_figure_png"]
-
-
-class Certificate(StrEnum):
-    """Classical certificate choices."""
-
-    tight = "tight"
-    paper = "paper"
 
 
 def thresholds_csv(grid: RetainedGrid) -> str:
@@ -143,35 +158,13 @@ def thresholds_figure_png(grid: RetainedGrid, dpi: int = 110) -> bytes:
 
 
 _OPTION_NAMES = {
-    "lam": "--lam",
-    "mu": "--mu",
-    "alpha": "--alpha",
-    "phi_max": "--phi-max",
-    "rho": "--lam/--mu",
-    "degree": "--degree",
-    "quadrature_points": "--quadrature-points",
-    "restarts": "--restarts",
-    "seed": "--seed",
-    "anchor_spacing": "--anchor-spacing",
-    "p_start": "--p-start",
-    "p_stop": "--p-stop",
-    "p_step": "--p-step",
-    "p grid": "--p/--p-start/--p-stop",
+    **ANALYSIS_OPTION_NAMES,
     "p (splitting probability)": "--p",
-    "epsilon": "--epsilon",
     "quantum_step": "--quantum-step",
     "readout_error_a": "--readout-error-a",
     "readout_error_b": "--readout-error-b",
     "xtol": "--xtol",
 }
-
-
-def _option_message(message: str) -> str:
-    """Prefix a library error with the command-line option it concerns."""
-    for name, option in _OPTION_NAMES.items():
-        if message.startswith(name + " ") or message.startswith(f"{name} ="):
-            return f"{option}: {message}"
-    return message
 
 
 def _axis(name: str, low: float, high: float, points: int, floor: float) -> np.ndarray:
@@ -183,27 +176,19 @@ def _axis(name: str, low: float, high: float, points: int, floor: float) -> np.n
 
 
 def thresholds_command(
-    lam: Annotated[float, typer.Option("--lam", help="Customer-pair arrival rate λ (> 0).")] = 0.8,
-    mu: Annotated[float, typer.Option("--mu", help="Service rate μ (> 0); ρ = λ/μ < 1.")] = 1.0,
-    alpha: Annotated[float, typer.Option("--alpha", help="Warm-up rate α (> 0), eq. 7.")] = 0.5,
-    phi_max: Annotated[
-        float, typer.Option("--phi-max", help="Steady-state productivity φmax (> 0).")
-    ] = 1.0,
+    lam: LamOption = 0.8,
+    mu: MuOption = 1.0,
+    alpha: AlphaOption = 0.5,
+    phi_max: PhiMaxOption = 1.0,
     p_values: Annotated[
         list[float] | None,
         typer.Option("--p", help="Target splitting probability in (0, 1/2) (repeatable)."),
     ] = None,
-    p_start: Annotated[float, typer.Option("--p-start", help="First p of the grid.")] = 0.05,
-    p_stop: Annotated[float, typer.Option("--p-stop", help="Last p of the grid.")] = 0.35,
-    p_step: Annotated[float, typer.Option("--p-step", help="Grid step (> 0).")] = 0.05,
-    certificate: Annotated[
-        Certificate,
-        typer.Option("--certificate", help="Classical certificate: tight (sound) or paper."),
-    ] = Certificate.tight,
-    epsilon: Annotated[
-        float,
-        typer.Option("--epsilon", help="paper certificate: θ_A grid starts at θ_min + ε (> 0)."),
-    ] = 0.01,
+    p_start: PStartOption = 0.05,
+    p_stop: PStopOption = 0.35,
+    p_step: PStepOption = 0.05,
+    certificate: CertificateOption = Certificate.tight,
+    epsilon: EpsilonOption = 0.01,
     fidelity_min: Annotated[
         float, typer.Option("--fidelity-min", help="Lowest Werner fidelity of the grid, ≥ 0.25.")
     ] = 0.92,
@@ -222,16 +207,10 @@ def thresholds_command(
     readout_error_b: Annotated[
         float, typer.Option("--readout-error-b", help="Readout flip probability at B, [0, 0.5].")
     ] = 0.0,
-    degree: Annotated[
-        int, typer.Option("--degree", help="Polynomial degree of the measurement angles (≥ 0).")
-    ] = 2,
-    quadrature_points: Annotated[
-        int, typer.Option("--quadrature-points", help="Gauss–Laguerre points (2–400).")
-    ] = 60,
-    restarts: Annotated[
-        int, typer.Option("--restarts", help="Random SLSQP starts at each anchor p (≥ 1).")
-    ] = 20,
-    seed: Annotated[int, typer.Option("--seed", help="Root seed of the restarts (≥ 0).")] = 1,
+    degree: DegreeOption = 2,
+    quadrature_points: QuadratureOption = 60,
+    restarts: RestartsOption = 20,
+    seed: RestartSeedOption = 1,
     quantum_step: Annotated[
         float,
         typer.Option("--quantum-step", help="p'' step of the ideal strategies noise maps from."),
@@ -244,16 +223,12 @@ def thresholds_command(
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Write the heat-map PNG.")] = True,
 ) -> None:
     """Critical visibility v_c(p), fidelity F_c(p) and retained advantage (Sec. VII)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from qnet.frontier import p_grid_from_range
     from qnet.noise import readout_factor
     from qnet.queueing import SystemParams
     from qnet.thresholds import noise_reference, retained_grid
 
-    if certificate is Certificate.paper and not (math.isfinite(epsilon) and epsilon > 0):
-        fail(f"--epsilon must be a finite number > 0, got {epsilon!r}")
+    check_epsilon(certificate, epsilon)
     fids = _axis("fidelity", fidelity_min, 1.0, fidelity_points, 0.25)
     avs = _axis("availability", availability_min, 1.0, availability_points, 0.0)
     try:
@@ -266,16 +241,7 @@ def thresholds_command(
             if p_values
             else [float(p) for p in p_grid_from_range(p_start, p_stop, p_step)]
         )
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task("ideal frontier", total=1.0)
+        with stage_progress("ideal frontier", disable=as_json) as progress:
             ref = noise_reference(
                 targets,
                 params,
@@ -286,14 +252,14 @@ def thresholds_command(
                 restarts=restarts,
                 seed=seed,
                 quantum_step=quantum_step,
-                progress=lambda stage, f: bar.update(task, description=stage, completed=f),
+                progress=progress,
             )
-            bar.update(task, description="thresholds", completed=0.0)
+            progress("thresholds", 0.0)
             grid = retained_grid(
                 ref, sorted(set(targets)), fids, avs, readout_error_a, readout_error_b, xtol=xtol
             )
     except ValueError as err:
-        fail(_option_message(str(err)))
+        fail(option_message(str(err), _OPTION_NAMES))
         return
     result = grid.to_dict()
     result["params"] = {"lam": lam, "mu": mu, "alpha": alpha, "phi_max": phi_max}
@@ -313,12 +279,11 @@ def thresholds_command(
         "xtol": xtol,
     }
     result["settings"] = settings
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
-    out_dir = out if out is not None else Path("results")
-    stem = f"thresholds-{certificate.value}-{digest}"
-    result["csv"] = str(write_atomic(out_dir / f"{stem}.csv", thresholds_csv(grid)))
+    stem = f"thresholds-{certificate.value}-{settings_digest(settings)}"
+    result["csv"] = str(write_atomic(results_path(out, f"{stem}.csv"), thresholds_csv(grid)))
     if plot:
-        result["png"] = str(write_atomic(out_dir / f"{stem}.png", thresholds_figure_png(grid)))
+        png = thresholds_figure_png(grid)
+        result["png"] = str(write_atomic(results_path(out, f"{stem}.png"), png))
     if as_json:
         print_json(result)
         return
@@ -331,12 +296,9 @@ def _fmt(x: float, digits: int = 4) -> str:
 
 def _print_text(grid: RetainedGrid, result: dict[str, object]) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=120)
+    console = report_console(120)
     readout = f"e_A = {grid.readout_error_a:g}, e_B = {grid.readout_error_b:g}"
     t = Table(
         title=f"qnet thresholds: Werner pairs, {readout}, {grid.certificate} certificate",
