@@ -336,15 +336,20 @@ class Sweep:
         }
 
 
+def _read_toml(path: Path, not_found: str) -> dict[str, Any]:
+    """Parse a TOML file; a missing file raises ``SweepError(not_found)``, bad TOML names it."""
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SweepError(not_found) from None
+    except tomllib.TOMLDecodeError as err:
+        raise SweepError(f"{path}: not valid TOML ({err})") from None
+
+
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file and its base scenario (every point checked)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SweepError(f"sweep file not found: {path}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise SweepError(f"{path}: not valid TOML ({err})") from None
+    data = _read_toml(path, f"sweep file not found: {path}")
     unknown = set(data) - _FILE_KEYS
     if unknown:
         raise SweepError(
@@ -353,12 +358,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if not isinstance(data.get("base"), str):
         raise SweepError(f"{path}: 'base' must name the base scenario file (relative path)")
     base_path = (path.parent / data["base"]).resolve()
-    try:
-        base = tomllib.loads(base_path.read_text())
-    except FileNotFoundError:
-        raise SweepError(f"{path}: base scenario not found: {base_path}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise SweepError(f"{base_path}: not valid TOML ({err})") from None
+    base = _read_toml(base_path, f"{path}: base scenario not found: {base_path}")
     base.setdefault("name", base_path.stem)
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
