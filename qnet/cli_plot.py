@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from qnet.cli_options import JsonOption, fail, print_json
-from qnet.cli_results import SweepOption, WhereOption
+from qnet.cli_results import StoreArgument, SweepOption, WhereOption
 
 
 def plot_command(
-    store: Annotated[Path, typer.Argument(help="SQLite results store written by qnet sweep.")],
+    store: StoreArgument,
     sweep: SweepOption = None,
     x: Annotated[
         str | None, typer.Option("--x", help="Axis on the horizontal (default: first axis).")

@@ -20,6 +20,7 @@ WhereOption = Annotated[
         "(e.g. --where 'link.arm_a_km<50' --where status=ok). Repeatable, all must hold.",
     ),
 ]
+StoreArgument = Annotated[Path, typer.Argument(help="SQLite results store written by qnet sweep.")]
 SweepOption = Annotated[
     str | None, typer.Option("--sweep", help="Only this sweep (a store can hold several).")
 ]
@@ -33,7 +34,7 @@ SHORT = {
 
 
 def results_command(
-    store: Annotated[Path, typer.Argument(help="SQLite results store written by qnet sweep.")],
+    store: StoreArgument,
     where: WhereOption = None,
     sweep: SweepOption = None,
     export: Annotated[
