@@ -146,7 +146,7 @@ def _table(rec: object) -> object:
         (
             "retained share (game)",
             _fmt(r.retained_share_game, r.retained_share_game_ci95, 3),
-            "",
+            "" if math.isfinite(r.retained_share_game) else "undefined: no ideal reduction at p",
         ),
         (
             "baseline throughput",

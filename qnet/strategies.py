@@ -42,6 +42,7 @@ __all__ = [
     "RoutingPlan",
     "build_plan",
     "classical_mixture",
+    "couple_flip",
     "system_params",
 ]
 
@@ -124,6 +125,55 @@ class Mixture:
         server_a = np.asarray(server_a, dtype=np.int8)
         return server_a, (o_b * server_a * o_a).astype(np.int8)
 
+    def outputs_coupled(
+        self,
+        x1: np.ndarray,
+        x2: np.ndarray,
+        u_mix: np.ndarray,
+        ref_a: np.ndarray,
+        ref_b: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Threshold outputs with the shared flip set by a reference policy's servers.
+
+        See :func:`couple_flip`: the longer of the two customers goes to the server the
+        reference policy (``ref_a``, ``ref_b``) sent it to. Same strategy (the implied flip
+        is a fair bit independent of the service times), tighter coupling of the queues.
+        """
+        x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
+        o_a, o_b = self._unflipped(x1, x2, self.choose(u_mix))
+        return couple_flip(x1, x2, o_a, o_b, ref_a, ref_b)
+
+
+def couple_flip(
+    x1: np.ndarray,
+    x2: np.ndarray,
+    o_a: np.ndarray,
+    o_b: np.ndarray,
+    ref_a: np.ndarray,
+    ref_b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flip (o_A, o_B) together so the longer customer is served where ``ref`` served it.
+
+    Common random numbers for a replayed baseline (Remark 2): a load-balanced policy's
+    server assignment is its split decision times a shared fair flip bit. Any flip that is
+    a fair bit independent of the service times and of the baseline's own choice leaves
+    the baseline's law unchanged; the reference policy's server of A's customer, or of
+    B's, is such a bit whenever the reference is load balanced (its outputs are fair
+    given x1, x2 and its split decision: the quantum run, whose routers flip together on
+    a shared bit). Taking A's server when x1 >= x2 and B's otherwise keeps the longer
+    customer on the same server under both policies, so where the two disagree on
+    splitting only the shorter customer's work lands differently (E[min(X1, X2)] = 1/(2 mu)
+    instead of 1/mu): the two queues stay closer and their wait difference has a smaller
+    variance. Where they agree, both customers are on the same servers.
+    """
+    x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
+    o_a = np.asarray(o_a, dtype=np.int8)
+    o_b = np.asarray(o_b, dtype=np.int8)
+    ref_a = np.asarray(ref_a, dtype=np.int8)
+    ref_b = np.asarray(ref_b, dtype=np.int8)
+    flip = np.where(x1 >= x2, ref_a * o_a, ref_b * o_b).astype(np.int8)
+    return (o_a * flip).astype(np.int8), (o_b * flip).astype(np.int8)
+
 
 @dataclass(frozen=True)
 class RoutingPlan:
@@ -201,6 +251,26 @@ class RoutingPlan:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Classical-baseline outputs with A's server fixed to ``server_a`` (coupled replay)."""
         return self.classical.outputs_aligned(x1, x2, u_mix, server_a)
+
+    def classical_outputs_coupled(
+        self,
+        x1: np.ndarray,
+        x2: np.ndarray,
+        u_mix: np.ndarray,
+        ref_a: np.ndarray,
+        ref_b: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Classical-baseline outputs coupled to a reference run (:func:`couple_flip`)."""
+        return self.classical.outputs_coupled(x1, x2, u_mix, ref_a, ref_b)
+
+    def oracle_outputs_coupled(
+        self, x1: np.ndarray, x2: np.ndarray, ref_a: np.ndarray, ref_b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Oracle w-threshold outputs (split iff w > tau_p, A19) coupled by
+        :func:`couple_flip` to a reference run."""
+        split = np.asarray(splitting_benefit(x1, x2, self.params)) > self.tau
+        ones = np.ones(np.shape(split), dtype=np.int8)
+        return couple_flip(x1, x2, ones, np.where(split, -ones, ones), ref_a, ref_b)
 
     def oracle_outputs(
         self, x1: np.ndarray, x2: np.ndarray, server_a: np.ndarray
