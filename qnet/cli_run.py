@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 from typing import Annotated
@@ -46,13 +45,11 @@ def running_estimate(
 
 def _plot(output: object, path: Path) -> Path:
     """Running gap-reduction estimates with CI bands, fidelity at use, waits per policy."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from qnet.plots import figure_png, new_figure
 
     rec = output.record  # type: ignore[attr-defined]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    fig = new_figure(15, 4.2)
+    axes = fig.subplots(1, 3)
     ax = axes[0]
     for series, label, color in (
         (output.reduction_game_series, "game payoff (Lemma 1)", "tab:blue"),  # type: ignore[attr-defined]
@@ -95,10 +92,7 @@ def _plot(output: object, path: Path) -> Path:
     )
     lo = min(v - e for v, e in zip(vals, errs, strict=True))
     ax.set_ylim(bottom=max(0.0, lo - 0.5))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return write_atomic(path, buf.getvalue())
+    return write_atomic(path, figure_png(fig, 110))
 
 
 def _fmt(mean: float, half: float, digits: int = 4) -> str:

@@ -92,17 +92,13 @@ def thresholds_figure_png(grid: RetainedGrid, dpi: int = 110) -> bytes:
     """Heat map of the retained advantage over fidelity × availability, one panel per p,
     with the critical-fidelity contour F_c(a) = (3 v_c(p, a) + 1)/4 (solid; flat in a > 0,
     see :mod:`qnet.thresholds`) and the 50 %-retained contour (dashed) drawn on top."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from qnet.plots import figure_png, new_figure
 
     n = grid.p.size
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False, constrained_layout=True
-    )
+    fig = new_figure(4.2 * cols, 3.6 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
     mesh = None
     for i, p in enumerate(grid.p):
         ax = axes[i // cols][i % cols]
@@ -151,10 +147,7 @@ def thresholds_figure_png(grid: RetainedGrid, dpi: int = 110) -> bytes:
         f"Retained quantum routing advantage (Werner pairs, readout e_A = "
         f"{grid.readout_error_a:g}, e_B = {grid.readout_error_b:g}; {grid.certificate} certificate)"
     )
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig, dpi)
 
 
 _OPTION_NAMES = {

@@ -31,6 +31,8 @@ __all__ = [
     "PANELS",
     "PlotError",
     "draw_topology",
+    "figure_png",
+    "new_figure",
     "sweep_figure_png",
     "sweep_table",
     "topology_graph",
@@ -84,7 +86,8 @@ def topology_graph(scenario: Scenario) -> nx.Graph:
     return g
 
 
-def _figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float) -> Any:
+    """A constrained-layout matplotlib Figure on its own Agg canvas (no pyplot global state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -93,7 +96,8 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
-def _png(fig: Any, dpi: int) -> bytes:
+def figure_png(fig: Any, dpi: int) -> bytes:
+    """Render a figure to PNG bytes at ``dpi``."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
@@ -123,9 +127,9 @@ def draw_topology(graph: nx.Graph, ax: Any) -> Any:
 
 def topology_png(scenario: Scenario, dpi: int = 110) -> bytes:
     """Draw :func:`topology_graph` (fiber lengths and losses on the edges) as PNG bytes."""
-    fig = _figure(7.0, 2.4)
+    fig = new_figure(7.0, 2.4)
     draw_topology(topology_graph(scenario), fig.add_subplot())
-    return _png(fig, dpi)
+    return figure_png(fig, dpi)
 
 
 # ---------------------------------------------------------------- sweeps
@@ -235,7 +239,7 @@ def sweep_figure_png(
         and table[by].nunique() > 1
     )
     ncols = 3 if heat else 2
-    fig = _figure(5.0 * ncols, 8.0)
+    fig = new_figure(5.0 * ncols, 8.0)
     grid = fig.add_gridspec(2, ncols)
     groups = [(None, table)] if by is None else list(table.groupby(by, sort=True))
     cmap = _colormap(len(groups))
@@ -283,7 +287,7 @@ def sweep_figure_png(
             fig.colorbar(im, ax=ax, extend="both")
     name = (spec or {}).get("name") or (df["sweep"].iloc[0] if "sweep" in df else "sweep")
     fig.suptitle(f"sweep '{name}': {len(ok)} points", fontsize=11)
-    return _png(fig, dpi)
+    return figure_png(fig, dpi)
 
 
 def _colormap(n: int) -> list[Any]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 from qnet.frontier import Frontier
+from qnet.plots import figure_png, new_figure
 
 __all__ = ["frontier_figure_png", "p_from_throughput"]
 
@@ -20,14 +19,10 @@ def p_from_throughput(throughput: np.ndarray, lam: float, alpha: float) -> np.nd
 
 def frontier_figure_png(frontier: Frontier, dpi: int = 120) -> bytes:
     """Render Fig. 3 (ΔWq = (A* − A)/2 vs 𝒯/[φmax(1 − ρ)], p on top) as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fr = frontier
     lam, alpha = fr.params.lam, fr.params.alpha
-    fig, ax = plt.subplots(figsize=(7.0, 4.6), constrained_layout=True)
+    fig = new_figure(7.0, 4.6)
+    ax = fig.add_subplot()
     cert = "tight" if fr.method == "tight" else f"paper, ε = {fr.epsilon:g}"
     if fr.dual_check:
         cert += ", dual-checked"
@@ -91,7 +86,4 @@ def frontier_figure_png(frontier: Frontier, dpi: int = 120) -> bytes:
     )
     ax.legend(fontsize=7, loc="lower center")
     ax.grid(alpha=0.3)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig, dpi)
