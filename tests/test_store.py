@@ -98,6 +98,22 @@ def test_export_roundtrip_is_atomic(store: Path, tmp_path: Path, suffix: str) ->
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temp file left
 
 
+def test_write_atomic_replaces_whole_file_or_leaves_it(tmp_path: Path) -> None:
+    """qnet.io.write_atomic (used by the store, plots and every command): text is written
+    UTF-8 into a new directory; a write that fails midway leaves the old file as it was and
+    no temp file behind."""
+    from qnet.io import write_atomic
+
+    path = write_atomic(tmp_path / "new" / "a.txt", "ΔWq ± 1\n")
+    assert path.read_bytes() == "ΔWq ± 1\n".encode()
+    write_atomic(path, b"second")
+    assert path.read_bytes() == b"second"
+    with pytest.raises(TypeError):
+        write_atomic(path, 12345)  # type: ignore[arg-type]  # fails inside the temp write
+    assert path.read_bytes() == b"second"
+    assert [p.name for p in path.parent.iterdir()] == ["a.txt"]
+
+
 def test_bad_paths_are_named(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"results store not found: .*nope.sqlite"):
         load_results(tmp_path / "nope.sqlite")
