@@ -4,7 +4,8 @@ Scenario commands (``run``, ``link``, ``show``) share ``--set``/``--seed``/``--j
 and :func:`scenario_or_exit`; the analysis-core commands (``frontier``, ``thresholds``)
 share the queue and optimizer options (``--lam`` ... ``--epsilon``, defaults at the use
 site), :func:`option_message`, :func:`settings_digest`; all long commands share
-:func:`stage_progress` and write their files with :func:`results_path` + ``write_atomic``.
+:func:`stage_progress` and write their files with :func:`results_path` and
+:func:`qnet.io.write_atomic`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from qnet.config import Scenario, ScenarioError, load_scenario
-from qnet.io import write_atomic as write_atomic  # re-exported for command modules
 
 if TYPE_CHECKING:
     from rich.console import Console
