@@ -10,14 +10,24 @@ Reports, all in one process so ratios are meaningful on a shared machine:
 * the analytic engine's decisions per second (pair supply + outcomes, no replay);
 * the SeQUeNCe engine's decisions per second on ``scenarios/paper-ideal.toml``, and its
   cost relative to the analytic engine on the same scenario;
-* a full ``run_scenario`` of paper-ideal on the analytic engine (wall time).
+* a full ``run_scenario`` of paper-ideal on the analytic engine (wall time);
+* the SeQUeNCe measurement primitive: the current circuits (gates written into the gate
+  list, no final S, numpy unitary for density matrices) against the previous ones (built
+  gate by gate through ``Circuit``'s validated methods, with the final S, qutip unitary),
+  per decision (two measurements on a fresh Φ+) in both formalisms, and the SeQUeNCe
+  engine's decisions per CPU second on paper-ideal with each, in both formalisms,
+  interleaved, best of three (ratio = speed-up; the outcomes must be identical).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -117,13 +127,111 @@ def bench_engines(seq_decisions: int) -> None:
     del r
 
 
+def legacy_measurement_circuit(theta: float, plane: str = "xz") -> Any:
+    """The measurement circuit as first shipped (xz plane): five validated gate calls."""
+    from sequence.components.circuit import Circuit
+
+    circ = Circuit(1)
+    circ.sdg(0)
+    circ.h(0)
+    circ.phase(0, -2.0 * float(theta))
+    circ.h(0)
+    circ.s(0)
+    circ.measure(0)
+    return circ
+
+
+@contextmanager
+def _circuits(builder: Callable[..., Any]) -> Any:
+    """Run the SeQUeNCe engine with another measurement-circuit builder (benchmark only)."""
+    import protocols.entanglement as ent
+
+    saved = ent.measurement_circuit
+    ent.measurement_circuit = builder
+    try:
+        yield
+    finally:
+        ent.measurement_circuit = saved
+
+
+def _measure_pairs(builder: Callable[..., Any], formalism: str, n: int) -> float:
+    """Seconds per decision: two measurements (A at θ, B at -θ) on a fresh Φ+ each."""
+    from sequence.kernel.timeline import Timeline
+
+    from nodes.network import reset_sequence_globals
+
+    rng = np.random.default_rng(np.random.SeedSequence(3))
+    phi = np.array([1, 0, 0, 1]) / math.sqrt(2)
+    try:
+        qm = Timeline(formalism=formalism).quantum_manager
+        state = phi if formalism == "ket_vector" else np.outer(phi, phi)
+        pairs = []
+        for _ in range(n):
+            a, b = qm.new(), qm.new()
+            qm.set([a, b], state)
+            pairs.append((a, b))
+        thetas = rng.uniform(-1.0, 1.0, n).tolist()
+        u = rng.random((n, 2)).tolist()
+        t0 = time.perf_counter()
+        for (a, b), th, (ua, ub) in zip(pairs, thetas, u, strict=True):
+            qm.run_circuit(builder(th), [a], ua)
+            qm.run_circuit(builder(-th), [b], ub)
+        return (time.perf_counter() - t0) / n
+    finally:
+        reset_sequence_globals()
+
+
+def bench_measurement(seq_decisions: int, rounds: int = 3) -> None:
+    from protocols.entanglement import measurement_circuit
+    from protocols.routing import run_sequence
+
+    for formalism, n in (("ket_vector", 3000), ("density_matrix", 300)):
+        old = min(_measure_pairs(legacy_measurement_circuit, formalism, n) for _ in range(2))
+        new = min(_measure_pairs(measurement_circuit, formalism, n) for _ in range(2))
+        print(
+            f"measurement ({formalism}): {old * 1e3:.3f} -> {new * 1e3:.3f} ms per decision "
+            f"(two halves), speed-up {old / new:.1f}x"
+        )
+    plan = build_plan(load_scenario(ROOT / "scenarios/paper-ideal.toml"))
+    for formalism, n in (("ket", seq_decisions), ("density_matrix", max(seq_decisions // 2, 50))):
+        s = load_scenario(
+            ROOT / "scenarios/paper-ideal.toml",
+            [f"run.decisions={n}", "run.warmup_decisions=10", f"engine.formalism={formalism}"],
+        )
+        best = {"previous": math.inf, "current": math.inf}
+        outputs = {}
+        for _ in range(rounds):  # interleaved, best of `rounds` CPU times: robust to load
+            for name, builder in (
+                ("previous", legacy_measurement_circuit),
+                ("current", measurement_circuit),
+            ):
+                rngs = streams(s.seed)
+                t, x1, x2 = sample_traffic(s, rngs["traffic"])
+                with _circuits(builder):
+                    t0 = time.process_time()
+                    res = run_sequence(s, plan, t, x1, x2, rngs)
+                    best[name] = min(best[name], time.process_time() - t0)
+                outputs[name] = (res.log.o_a.tobytes(), res.log.o_b.tobytes())
+        same = "identical" if outputs["previous"] == outputs["current"] else "DIFFERENT"
+        print(
+            f"SeQUeNCe engine, paper-ideal ({formalism}), {n:,} decisions: "
+            f"{n / best['previous']:,.0f} -> {n / best['current']:,.0f} decisions per CPU "
+            f"second, speed-up {best['previous'] / best['current']:.2f}x ({same} outcomes)"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=2_000_000)
     ap.add_argument("--sequence-decisions", type=int, default=1000)
+    ap.add_argument(
+        "--only-measurement", action="store_true", help="only the measurement comparison"
+    )
     args = ap.parse_args()
-    bench_replay(args.pairs)
-    bench_engines(args.sequence_decisions)
+    if not args.only_measurement:
+        bench_replay(args.pairs)
+        bench_engines(args.sequence_decisions)
+    bench_measurement(args.sequence_decisions)
 
 
 if __name__ == "__main__":

@@ -35,11 +35,17 @@ Measurement convention (docs/architecture.md). A router measuring at angle θ in
 ``"xz"`` plane measures ``cos(2θ) Z + sin(2θ) X``: the circuit applies Ry(−2θ), then
 measures Z; outcome +1 for |0>, −1 for |1>. SeQUeNCe has no Ry gate; the circuit composes
 it exactly as Ry(φ) = S·H·P(φ)·H·S† (P(φ) = diag(1, e^{iφ}), global phase irrelevant), i.e.
-gates sdg, h, phase(−2θ), h, s in time order. On SeQUeNCe's Φ+ = (|00> + |11>)/√2 this gives
+gates sdg, h, phase(−2θ), h, s in time order; the final s is left out because a diagonal
+gate just before a Z measurement changes no outcome probability (the circuit's U†ZU is
+the same). On SeQUeNCe's Φ+ = (|00> + |11>)/√2 this gives
 E[o_A o_B] = cos(2(θ_A − θ_B)) (paper D30); a Werner pair of visibility v gives
 v·cos(2(θ_A − θ_B)). Other planes: ``"yz"`` measures cos(2θ) Z + sin(2θ) Y (Rx(2θ)), ``"xy"``
-measures cos(2θ) X + sin(2θ) Y (Rz(−2θ), then H). One ``Circuit`` is built per (plane,
-angle) and reused (its unitary is cached by SeQUeNCe).
+measures cos(2θ) X + sin(2θ) Y (Rz(−2θ), then H). Angles are continuous, so a circuit is
+built per measurement (~1 µs: gates written into ``Circuit.gates``) as a
+:class:`RotationCircuit`, whose unitary for the density-matrix formalism is the numpy
+product of SeQUeNCe's gate matrices instead of a qutip build; the last 4096 (plane, angle)
+circuits are kept for reuse. The quantum manager runs it and samples the outcome by the
+Born rule as before.
 
 Formalism. ``density_matrix`` (default): SeQUeNCe stores the exact Werner state; Kraus maps
 are applied exactly and fidelities read per pair are exact. ``ket``: SeQUeNCe draws a random
@@ -64,6 +70,7 @@ from sequence.constants import KET_VECTOR_FORMALISM
 from sequence.entanglement_management.generation import EntanglementGenerationA
 from sequence.kernel.event import Event
 from sequence.kernel.process import Process
+from sequence.kernel.quantum_gates import gate_matrix
 
 from qnet.noise import bell_state, memory_kraus
 
@@ -73,32 +80,61 @@ if TYPE_CHECKING:
 
     from nodes.devices import RouterNode
 
-__all__ = ["EntanglementSupply", "PairRecord", "PairStore", "measurement_circuit"]
+__all__ = [
+    "EntanglementSupply",
+    "PairRecord",
+    "PairStore",
+    "RotationCircuit",
+    "measurement_circuit",
+]
 
 Plane = Literal["xz", "yz", "xy"]
 _CIRCUIT_CACHE_SIZE = 4096
 
 
+class RotationCircuit(Circuit):
+    """A SeQUeNCe ``Circuit`` whose unitary is the product of SeQUeNCe's own gate matrices.
+
+    ``Circuit.get_unitary_matrix`` (used by the density-matrix formalism) builds the
+    unitary through qutip, ~6 ms per circuit: with a continuous angle per decision that
+    was most of a density-matrix measurement. This subclass multiplies the same gate
+    matrices (:func:`sequence.kernel.quantum_gates.gate_matrix`, the ones the ket
+    formalism contracts) in numpy; tests check it equals qutip's to 1e-12. The gates,
+    the measurement and the quantum manager's Born-rule sampling are SeQUeNCe's.
+    """
+
+    def get_unitary_matrix(self) -> np.ndarray:
+        """Unitary of the (one-qubit) gate list, last gate leftmost; cached like the base."""
+        if self._cache is None:
+            if self.size != 1:
+                return super().get_unitary_matrix()
+            u = np.identity(2, dtype=complex)
+            for name, _, arg in self.gates:
+                u = gate_matrix(name, arg) @ u
+            self._cache = u
+        return self._cache
+
+
 def measurement_circuit(theta: float, plane: Plane = "xz") -> Circuit:
-    """One-qubit SeQUeNCe circuit measuring at angle θ in ``plane`` (see module docstring)."""
+    """One-qubit SeQUeNCe circuit measuring at angle θ in ``plane`` (see module docstring).
+
+    Gates are written straight into ``Circuit.gates`` (the documented gate list; the
+    per-gate validators cost more than the measurement of a one-qubit state). A diagonal
+    gate right before the Z measurement changes no outcome probability (D† Z D = Z), so
+    the xz circuit ends at the second ``h``: Ry(-2θ) = S·(H P(-2θ) H S†) up to that S.
+    """
     phi = 2.0 * float(theta)
-    circ = Circuit(1)
-    if plane == "xz":  # Ry(-2θ) = S H P(-2θ) H S†  (time order: sdg, h, phase, h, s)
-        circ.sdg(0)
-        circ.h(0)
-        circ.phase(0, -phi)
-        circ.h(0)
-        circ.s(0)
+    circ = RotationCircuit(1)
+    if plane == "xz":  # Ry(-2θ) up to a final S: time order sdg, h, phase(-2θ), h
+        gates = [["sdg", [0], None], ["h", [0], None], ["phase", [0], -phi], ["h", [0], None]]
     elif plane == "yz":  # Rx(2θ) = H P(2θ) H
-        circ.h(0)
-        circ.phase(0, phi)
-        circ.h(0)
+        gates = [["h", [0], None], ["phase", [0], phi], ["h", [0], None]]
     elif plane == "xy":  # Rz(-2θ) then H: measures cos(2θ) X + sin(2θ) Y
-        circ.phase(0, -phi)
-        circ.h(0)
+        gates = [["phase", [0], -phi], ["h", [0], None]]
     else:
         raise ValueError(f"plane must be 'xz', 'yz' or 'xy', got {plane!r}")
-    circ.measure(0)
+    circ.gates = gates
+    circ.measured_qubits = [0]
     return circ
 
 
