@@ -444,3 +444,20 @@ def test_coupling_narrows_the_paired_queue_interval() -> None:
     coupled = waits(plan.classical_outputs_coupled(x1, x2, u, log.o_a, log.o_b))
     assert batch_means(coupled - run, 20).ci95 < 0.8 * batch_means(aligned - run, 20).ci95
     assert out.record.gap_reduction_ci95 < 0.8 * batch_means(aligned - run, 20).ci95
+
+
+def test_queue_intervals_use_batches_of_at_least_1000_decisions() -> None:
+    """Queue-replay CIs use min(run.batches, max(5, measured // 1000)) batches (queue output
+    at rho = 0.8 is correlated over ~20 decisions); per-decision CIs keep run.batches."""
+    from qnet.runner import MIN_QUEUE_BATCH_DECISIONS, queue_batch_count
+
+    assert MIN_QUEUE_BATCH_DECISIONS == 1000
+    assert queue_batch_count(3800, 10) == 5
+    assert queue_batch_count(9000, 20) == 9
+    assert queue_batch_count(150_000, 20) == 20
+    assert queue_batch_count(3000, 4) == 4
+    out = simulate(_small())
+    r, c = out.record, out.comparison
+    assert (r.batches, r.queue_batches) == (10, 5)
+    assert c.gap_reduction.batches == 5 and c.wait["oracle"].batches == 5
+    assert c.gap_reduction_game.batches == 10 and c.splitting_probability["quantum"].batches == 10
