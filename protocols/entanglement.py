@@ -53,6 +53,11 @@ Bell state per herald with the right ensemble fidelity, and qnet applies the mem
 channel as a quantum trajectory (one Kraus operator drawn with its Born probability); both
 are exact *in distribution* for measurement outcomes (each pair is measured once), and a
 fidelity read from one pair is an unbiased 0/1-valued sample of the ensemble fidelity.
+Checked at scale (the storage test's protocol, T1 = 60 µs, T2 = 25 µs, raw F = 0.97,
+ages 2/15/40 µs, ket formalism, 360 seeds, ~30,000 pairs per age and basis): every XX
+and ZZ mean is within 1.7 SE (SE 0.003-0.006) of the model's T_xx, T_zz; chi^2 = 8.3 on 6
+degrees of freedom (p = 0.22), ZZ combined z = +0.40. A z = -2.2 seen on 6 seeds was
+chance; the ket trajectories show no bias at the 0.015 level (3 SE).
 
 Slot scheduling with K > 1 is time-division multiplexed with guard bins so the detector
 dead time never swallows another slot pair's herald (see :mod:`nodes.devices`).
