@@ -121,7 +121,12 @@ class RunRecord:
 
     Waits and gaps are in units of the mean service time 1/mu (the paper's units;
     multiply by ``mean_service_time_s`` for seconds). ``*_ci95`` is the half-width of the
-    95 % batch-means interval (Student t, ``batches - 1`` degrees of freedom).
+    95 % batch-means interval (Student t, ``batches - 1`` or ``queue_batches - 1`` degrees
+    of freedom). Fields without ``_ci95`` are inputs, counts, analysis-core values or
+    plug-in predictions: ``comparison_splitting_probability``, ``ideal_gap_reduction``,
+    ``predicted_*`` are the core's exact values evaluated at the measured availability
+    and mean pair tensor, whose own sampling error (see ``availability_ci95``) is not
+    propagated into them.
 
     Attributes:
         scenario: scenario name.
