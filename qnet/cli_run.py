@@ -45,21 +45,24 @@ def running_estimate(
 
 def _plot(output: object, path: Path) -> Path:
     """Running gap-reduction estimates with CI bands, fidelity at use, waits per policy."""
+    from matplotlib.ticker import EngFormatter
+
     from qnet.plots import figure_png, new_figure
 
     rec = output.record  # type: ignore[attr-defined]
     fig = new_figure(15, 4.2)
     axes = fig.subplots(1, 3)
     ax = axes[0]
-    for series, label, color in (
-        (output.reduction_game_series, "game payoff (Lemma 1)", "tab:blue"),  # type: ignore[attr-defined]
-        (output.reduction_series, "queue replay", "tab:orange"),  # type: ignore[attr-defined]
+    for series, label, color, batches in (
+        (output.reduction_game_series, "game payoff (Lemma 1)", "tab:blue", rec.batches),  # type: ignore[attr-defined]
+        (output.reduction_series, "queue replay", "tab:orange", rec.queue_batches),  # type: ignore[attr-defined]
     ):
-        x, m, h = running_estimate(series, batches=rec.batches)
+        x, m, h = running_estimate(series, batches=batches)
         ax.plot(x, m, color=color, label=label)
         ax.fill_between(x, m - h, m + h, color=color, alpha=0.2)
     ax.axhline(rec.ideal_gap_reduction, color="k", ls="--", label="ideal (analysis core)")
     ax.axhline(rec.predicted_gap_reduction, color="tab:green", ls=":", label="predicted")
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, not 200000 (labels collide)
     ax.set_xlabel("decisions measured")
     ax.set_ylabel("gap reduction ΔWq_cl − ΔWq_qu  [1/μ]")
     ax.set_title(f"{rec.scenario}: gap reduction, 95 % CI")
@@ -67,7 +70,8 @@ def _plot(output: object, path: Path) -> Path:
 
     ax = axes[1]
     log = output.log  # type: ignore[attr-defined]
-    fid = log.pair_fidelity[log.used_pair]
+    measured = slice(rec.warmup_decisions, None)  # the decisions the record's estimates use
+    fid = log.pair_fidelity[measured][log.used_pair[measured]]
     if len(fid):
         lo, hi = float(np.nanmin(fid)), float(np.nanmax(fid))
         pad = max(0.005, 0.02 * (hi - lo))
