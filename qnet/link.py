@@ -47,6 +47,17 @@ grid (80 MHz, bins of 12.5 ns) at or after ``now + τ_B − τ_A + d_AB`` and te
 ``τ_A − τ_B`` later, so both photons reach the station at the same instant -- which is only
 possible if ``τ_A − τ_B`` is a multiple of 12.5 ns (2.5 m of fiber at 2e5 km/s; otherwise
 SeQUeNCe fails with "Invalid eg emit times"; :func:`arm_grid_error` refuses such input).
+*SeQUeNCe's grid rounding* (``QuantumChannel.time_to_timebin``, 1.3.1): a time t falls in
+bin x = t / 12.5 ns; an integer x (to 1e-8) is kept, otherwise SeQUeNCe returns
+``int(x) + 1`` where gmpy2's ``int`` of an mpfr rounds to *nearest* (ties to even), not
+down. So the emission lands on the first grid time after t when x's fractional part is
+below 1/2, but one bin (12.5 ns) later when it is above 1/2 (at exactly 1/2: later iff
+floor(x) is odd). :func:`sequence_time_bin` reproduces this; qnet keeps SeQUeNCe's channel
+unchanged, so the prediction follows the extra bin. It only shows when the non-primary's
+earliest emission time is off the grid by more than half a bin, i.e. at short arms where
+the memory's re-excitation period (a whole number of bins for 1 and 2 MHz) plus the
+negotiation delay 2 d_AB sets the pace: at 1 m arms (τ = 5 ns, 2 d_AB = 20 ns, 1.6 bins)
+every round waits one extra bin, so D_fail = 1.025 µs, not 1.0125 µs, at 1 MHz.
 Each round ends ``d_X + 10 ps`` after the photons' arrival at the station (the herald's
 flight plus SeQUeNCe's 10 ps gap); qnet's supply restarts a slot pair when both routers
 have finished, ``max(d_A, d_B) + 10 ps`` after the last arrival. A failed round 1 therefore
@@ -77,6 +88,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from qnet.noise import stored_pair, visibility_from_fidelity
@@ -101,6 +113,7 @@ __all__ = [
     "guard_bins",
     "predict",
     "round_one_pass_probability",
+    "sequence_time_bin",
     "success_probability",
     "textbook_success_probability",
 ]
@@ -180,8 +193,28 @@ def arm_grid_error(link: LinkConfig) -> str | None:
     )
 
 
-def _bin_ceil(t_ps: int) -> int:
-    return -(-t_ps // EMISSION_BIN_PS) * EMISSION_BIN_PS
+#: SeQUeNCe's tolerance (``sequence.constants.EPSILON``) for "already on a bin boundary".
+_GRID_EPSILON = Fraction(1, 10**8)
+
+
+def sequence_time_bin(t_ps: float) -> int:
+    """Emission bin SeQUeNCe's ``QuantumChannel.time_to_timebin`` gives time t (80 MHz).
+
+    x = t / 12.5 ns; x if it is an integer to within 1e-8, else round-half-even(x) + 1
+    (gmpy2 ``int(mpfr)`` rounds to nearest): the next bin for a fractional part < 1/2,
+    the one after it for > 1/2. Exact rational arithmetic (a float t is taken exactly, as
+    ``gmpy2.mpfr`` takes it).
+    """
+    x = Fraction(t_ps) / EMISSION_BIN_PS
+    whole = math.floor(x)
+    if x - whole <= _GRID_EPSILON:
+        return whole
+    return round(x) + 1  # Fraction.__round__ rounds half to even, like mpfr RoundToNearest
+
+
+def _emission_time_ps(t_ps: float) -> int:
+    """Grid time [ps] at which SeQUeNCe schedules a photon requested for time t."""
+    return sequence_time_bin(t_ps) * EMISSION_BIN_PS
 
 
 def attempt_durations_ps(link: LinkConfig) -> tuple[int, int]:
@@ -190,7 +223,9 @@ def attempt_durations_ps(link: LinkConfig) -> tuple[int, int]:
     Steady state of SeQUeNCe's schedule: measured from the non-primary's previous emission
     (on the grid, time 0), the attempt restarts at ``t0 = τ_A + max(d) + 10``; the NEGOTIATE
     reaches A at ``t0 + d_AB``; A emits on the first grid time at or after
-    ``max(that, previous emission + 1/f_mem) + τ_B − τ_A + d_AB``. The restart after this
+    ``max(that, previous emission + 1/f_mem) + τ_B − τ_A + d_AB`` -- "first grid time" as
+    SeQUeNCe rounds it (:func:`sequence_time_bin`: one bin later when that time is more than
+    half a bin past a grid time). The restart after this
     attempt lies the same distance after its last emission, so the duration equals the
     last emission time. A memory slower than the protocol (1/f_mem longer than a round)
     simply delays the non-primary's emission; the primary keeps the same spacing.
@@ -204,12 +239,12 @@ def attempt_durations_ps(link: LinkConfig) -> tuple[int, int]:
     t0 = tau_a + max(d_a, d_b) + gap
     # round 1 (A = non-primary, B = primary)
     min1 = max(t0 + d_ab, excite_ps) + tau_b - tau_a + d_ab
-    e1 = _bin_ceil(math.ceil(min1))
+    e1 = _emission_time_ps(min1)
     t1 = e1 + tau_a
     # round 2: B's round-2 start at t1 + d_b + gap sends NEGOTIATE
     s2 = t1 + d_b + gap + d_ab
     min2 = max(s2, e1 + excite_ps) + tau_b - tau_a + d_ab
-    e2 = _bin_ceil(math.ceil(min2))
+    e2 = _emission_time_ps(min2)
     return e1, e2
 
 

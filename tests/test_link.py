@@ -128,3 +128,33 @@ def test_guard_bins_exceed_dead_time() -> None:
     assert link.guard_bins() == 3
     assert (link.guard_bins() + 1) * link.EMISSION_BIN_PS > link.DETECTOR_DEAD_TIME_PS
     assert link.guard_bins() * link.EMISSION_BIN_PS <= link.DETECTOR_DEAD_TIME_PS
+
+
+def test_sequence_time_bin_rounds_like_sequence_not_ceiling() -> None:
+    """SeQUeNCe's ``time_to_timebin`` (x = t / 12.5 ns): integer x kept; otherwise
+    round-half-even(x) + 1, i.e. the next bin for a fractional part < 1/2 and the one after
+    it for > 1/2; at exactly 1/2 the later one iff floor(x) is odd. Exact integer cases."""
+    b = link.EMISSION_BIN_PS
+    assert link.sequence_time_bin(0) == 0
+    assert link.sequence_time_bin(5 * b) == 5
+    assert link.sequence_time_bin(5 * b + 1) == 6  # fraction 8e-5 -> next bin
+    assert link.sequence_time_bin(5 * b + 6_249) == 6  # fraction just below 1/2
+    assert link.sequence_time_bin(5 * b + 6_251) == 7  # just above 1/2: one bin later
+    assert link.sequence_time_bin(5 * b + 6_250) == 7  # tie, floor 5 odd -> 6 + 1
+    assert link.sequence_time_bin(4 * b + 6_250) == 5  # tie, floor 4 even -> 4 + 1
+    assert link.sequence_time_bin(1_047_500.0) == 85  # 83.8 -> 85 (a plain ceiling gives 84)
+
+
+def test_short_arms_memory_paced_attempt_waits_one_extra_bin() -> None:
+    """Trapped-ion timing at 1 m arms (τ = 5 ns, d_AB = 10 ns), memory at 1 MHz (1 µs).
+
+    Round 1: A's earliest emission is 1 µs + d_AB = 1.010 µs after its previous one, 80.8
+    bins; SeQUeNCe rounds 80.8 to bin 82 (not 81), so D_fail = 1.025 µs. Round 2: 1.025 µs
+    + 1 µs + d_AB = 2.035 µs = 162.8 bins -> bin 164, D_full = 2.050 µs. These are the only
+    two durations SeQUeNCe produces (tests/test_physical_layer.py holds it to them).
+    """
+    s = _scenario(arm_a_km=0.001, arm_b_km=0.001, memory_frequency_hz=1e6)
+    assert link.attempt_durations_ps(s.link) == (1_025_000, 2_050_000)
+    pred = link.predict(s)
+    r1 = pred.round_one_pass_probability
+    assert pred.attempt_period_s == pytest.approx((1.025 + r1 * 1.025) * 1e-6, rel=1e-12)

@@ -107,6 +107,62 @@ def test_tdm_guard_keeps_single_pair_success_with_k_slots() -> None:
     assert p_pred - p_plain > 4 * math.sqrt(p_pred * (1 - p_pred) / n_plain)
 
 
+def test_sequence_time_bin_equals_sequence_channel_rounding() -> None:
+    """qnet.link.sequence_time_bin reproduces SeQUeNCe's QuantumChannel.time_to_timebin
+    exactly (integers 0..250 000 ps, every ps-offset class within a bin, and large and
+    float times), including its extra bin for fractional parts above 1/2."""
+    from sequence.components.optical_channel import QuantumChannel
+    from sequence.kernel.timeline import Timeline
+
+    from qnet.link import sequence_time_bin
+
+    qc = QuantumChannel("qc", Timeline(), 0.0, 1.0)
+    rng = np.random.default_rng(np.random.SeedSequence(1101))
+    times: list[float] = list(range(0, 250_000, 7)) + [6_250, 18_750, 31_250]
+    times += [int(t) for t in rng.integers(0, 10**15, 2000)]
+    times += [float(t) for t in rng.uniform(0, 1e9, 500)] + [1_047_500.0, 333_333.3333]
+    for t in times:
+        assert sequence_time_bin(t) == qc.time_to_timebin(t, qc.frequency), t
+
+
+@pytest.mark.parametrize(
+    ("arm_km", "attempts", "seed"), [(0.001, 3000, 5), (1.0, 1200, 6)], ids=["1m", "1km"]
+)
+def test_attempt_period_matches_prediction_short_and_long_arms(
+    arm_km: float, attempts: int, seed: int
+) -> None:
+    """Mean attempt period vs qnet.link within its 99 % CI, and only D_fail / D_full occur.
+
+    1 m arms, trapped-ion link (1 MHz memory, q = 0.0208, r_1 = 0.021): the memory paces
+    every round and SeQUeNCe's grid rounding adds one 12.5 ns bin per round (D_fail =
+    1.025 µs, D_full = 2.050 µs). SE of the mean = (D_full − D_fail) sqrt(r_1(1 − r_1)) /
+    sqrt(n) ≈ 2.6 ns; the old prediction (plain ceiling, 12.5 ns·(1 + r_1) short) would be
+    ~5 SE off. 1 km arms, default link: flight time paces the rounds (D_fail = 30.0125
+    µs). Seeded; the first attempt (started at t = 0, not in steady state) is left out.
+    Runtime ~2-3 s each.
+    """
+    link = {
+        "arm_a_km": arm_km,
+        "arm_b_km": arm_km,
+        "memory_slots": 1,
+        "memory_frequency_hz": 1e6,
+    }
+    if arm_km < 0.01:
+        link.update(memory_efficiency=0.026, detector_efficiency=0.8)
+    s = _scenario("ket", seed=seed, link=link)
+    net = build_network(s, release_on_usable=True)
+    pred = net.prediction
+    net.run_for(attempts * pred.attempt_period_s)
+    durations = np.asarray(net.supply.counters.durations_ps[1:], dtype=float)
+    net.close()
+    d_fail, d_full = round(pred.attempt_fail_s * PS_PER_S), round(pred.attempt_full_s * PS_PER_S)
+    assert set(durations.astype(int).tolist()) <= {d_fail, d_full}
+    assert durations.size >= 0.9 * attempts
+    mean = durations.mean() / PS_PER_S
+    se = durations.std(ddof=1) / math.sqrt(durations.size) / PS_PER_S
+    assert abs(mean - pred.attempt_period_s) < Z99 * se, (mean, se, pred.attempt_period_s)
+
+
 # ------------------------------------------------------------------ (2) storage
 @pytest.mark.parametrize(
     "formalism", ["density_matrix", pytest.param("ket", marks=pytest.mark.slow)]
