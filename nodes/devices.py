@@ -103,7 +103,12 @@ class GuardedQuantumChannel(QuantumChannel):
         self._reserved: list[int] = []  # min-heap of scheduled bins, pruned when stale
 
     def schedule_transmit(self, min_time: int) -> int:
-        """Earliest grid time >= ``min_time`` with no scheduled photon within the guard."""
+        """First grid time from SeQUeNCe's bin for ``min_time`` with no photon within the guard.
+
+        The starting bin is SeQUeNCe's ``time_to_timebin`` (as in the plain channel), which
+        is one bin past the next grid time when ``min_time`` is more than half a bin past a
+        grid time (:func:`qnet.link.sequence_time_bin`); qnet keeps that rounding.
+        """
         if self.guard_bins <= 0:
             return super().schedule_transmit(min_time)
         min_time = max(min_time, self.timeline.now())
