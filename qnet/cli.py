@@ -10,7 +10,10 @@ import importlib
 
 import typer
 
+from qnet.cli_options import ErrorLineGroup
+
 app = typer.Typer(
+    cls=ErrorLineGroup,
     name="qnet",
     help="Quantum networks that spend entanglement on routing decisions.",
     no_args_is_help=True,

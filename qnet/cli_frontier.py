@@ -26,6 +26,7 @@ from qnet.cli_options import (
     RestartSeedOption,
     RestartsOption,
     check_epsilon,
+    check_quantum_options,
     fail,
     option_message,
     print_json,
@@ -167,6 +168,7 @@ def frontier_command(
     from qnet.queueing import SystemParams
 
     check_epsilon(certificate, epsilon)
+    check_quantum_options(p_values, degree, quadrature_points, restarts)
     try:
         params = SystemParams(lam=lam, mu=mu, alpha=alpha, phi_max=phi_max)
         grid = list(p_values) if p_values else p_grid_from_range(p_start, p_stop, p_step)

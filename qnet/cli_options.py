@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from qnet.config import Scenario, ScenarioError, load_scenario
 
@@ -104,6 +106,54 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+# typer >= 0.24 vendors click as typer._click; its usage-error base class, found without
+# naming either module: BadParameter is a UsageError in every click/typer version.
+UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+
+
+def _usage_line(err: Any) -> str:
+    """Click's usage error as one line, with a pointer to the command's ``--help``."""
+    message = " ".join(err.format_message().split()).replace("Value error, ", "")
+    path = err.ctx.command_path if err.ctx is not None else "qnet"
+    return f"{message} (see '{path} --help')"
+
+
+@contextmanager
+def error_lines() -> Iterator[None]:
+    """Turn usage errors and unwritable output files into one ``error:`` line, exit status 2.
+
+    Used by :class:`ErrorLineGroup` around every command, so an unwritable ``--out``,
+    ``--png`` or ``--export`` path (:class:`qnet.io.OutputError`, raised by
+    :func:`qnet.io.write_atomic`) never shows a traceback.
+    """
+    from qnet.io import OutputError
+
+    try:
+        yield
+    except UsageError as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # `qnet` alone prints the help
+            raise
+        fail(_usage_line(err))
+    except OutputError as err:
+        fail(str(err))
+
+
+class ErrorLineGroup(TyperGroup):
+    """The ``qnet`` command group: every command runs inside :func:`error_lines`."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        with error_lines():
+            return super().parse_args(ctx, args)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def invoke(self, ctx: Any) -> Any:
+        with error_lines():
+            return super().invoke(ctx)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
 def scenario_or_exit(path: Path, sets: list[str] | None, seed: int | None = None) -> Scenario:
     """Load and validate a scenario, turning :class:`ScenarioError` into a clean exit."""
     overrides = list(sets or [])
@@ -122,8 +172,48 @@ def check_epsilon(certificate: Certificate, epsilon: float) -> None:
         fail(f"--epsilon must be a finite number > 0, got {epsilon!r}")
 
 
+def _interval(low: float | None, high: float | None, open_low: bool, open_high: bool) -> str:
+    if high is None:
+        return f"{'>' if open_low else '>='} {low:g}"
+    if low is None:
+        return f"{'<' if open_high else '<='} {high:g}"
+    return f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+
+
+def check_range(
+    option: str,
+    value: float,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> None:
+    """Refuse a value outside the interval (``--p = 1.5 is out of range: allowed (0, 0.5)``)."""
+    inside = math.isfinite(value)
+    if inside and low is not None:
+        inside = value > low if open_low else value >= low
+    if inside and high is not None:
+        inside = value < high if open_high else value <= high
+    if not inside:
+        allowed = _interval(low, high, open_low, open_high)
+        fail(f"{option} = {value:g} is out of range: allowed {allowed}")
+
+
+def check_quantum_options(
+    p_values: list[float] | None, degree: int, quadrature_points: int, restarts: int
+) -> None:
+    """Range checks shared by ``qnet frontier`` and ``qnet thresholds``, before any work."""
+    for p in p_values or []:
+        check_range("--p", p, 0.0, 0.5, open_low=True, open_high=True)
+    check_range("--degree", degree, 0)
+    check_range("--quadrature-points", quadrature_points, 2, 400)
+    check_range("--restarts", restarts, 1)
+
+
 def option_message(message: str, names: dict[str, str] = ANALYSIS_OPTION_NAMES) -> str:
-    """Prefix a library error with the command-line option it concerns."""
+    """Prefix a library error with the command-line option it concerns (numpy reprs made plain)."""
+    message = re.sub(r"np\.(?:float|int)\d+\(([^()]*)\)", r"\1", message)
     for name, option in names.items():
         if message.startswith(name + " ") or message.startswith(f"{name} ="):
             return f"{option}: {message}"
@@ -136,14 +226,15 @@ def stage_progress(first_stage: str, disable: bool) -> Iterator[Callable[[str, f
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
-        disable=disable,
+        disable=disable or not console.is_terminal,  # a pipe gets no bar and no blank line
     ) as bar:
         task = bar.add_task(first_stage, total=1.0)
 

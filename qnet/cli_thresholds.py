@@ -29,6 +29,7 @@ from qnet.cli_options import (
     RestartSeedOption,
     RestartsOption,
     check_epsilon,
+    check_quantum_options,
     fail,
     option_message,
     print_json,
@@ -222,6 +223,7 @@ def thresholds_command(
     from qnet.thresholds import noise_reference, retained_grid
 
     check_epsilon(certificate, epsilon)
+    check_quantum_options(p_values, degree, quadrature_points, restarts)
     fids = _axis("fidelity", fidelity_min, 1.0, fidelity_points, 0.25)
     avs = _axis("availability", availability_min, 1.0, availability_points, 0.0)
     try:

@@ -228,11 +228,21 @@ def test_cli_table(tmp_path: Path) -> None:
         (["--mu", "-1"], "mu must be a finite number > 0"),
         (["--lam", "1.2"], "rho = lam/mu must be < 1"),
         (["--alpha", "0"], "alpha must be a finite number > 0"),
-        (["--p", "0.7"], r"p grid values must lie in the open interval \(0, 1/2\)"),
+        (["--p", "0.7"], r"^error: --p = 0\.7 is out of range: allowed \(0, 0\.5\)$"),
+        (["--p", "0"], r"^error: --p = 0 is out of range: allowed \(0, 0\.5\)$"),
         (["--p-step", "0"], "--p-step: p_step must be > 0"),
-        (["--degree", "-1"], "--degree: degree must be an integer >= 0"),
-        (["--restarts", "0"], "--restarts: restarts must be an integer >= 1"),
-        (["--quadrature-points", "1"], "--quadrature-points: quadrature_points must be"),
+        (["--degree", "-1"], r"^error: --degree = -1 is out of range: allowed >= 0$"),
+        (["--restarts", "0"], r"^error: --restarts = 0 is out of range: allowed >= 1$"),
+        (
+            ["--quadrature-points", "1000"],
+            r"^error: --quadrature-points = 1000 is out of range: "
+            r"allowed \[2, 400\]$",
+        ),
+        (
+            ["--certificate", "foo"],
+            r"^error: Invalid value for '--certificate': 'foo' is not "
+            r"one of 'tight', 'paper'\. \(see 'qnet frontier --help'\)$",
+        ),
         (["--certificate", "paper", "--epsilon", "0"], "--epsilon must be a finite number > 0"),
     ],
 )

@@ -335,7 +335,9 @@ def test_cli_thresholds_json_files_and_errors(tmp_path):
 
     bad = runner.invoke(app, ["thresholds", "--p", "0.7", "--out", str(tmp_path)])
     assert bad.exit_code == 2
-    assert "--p" in bad.stderr and "(0, 1/2)" in bad.stderr
+    assert bad.stderr == "error: --p = 0.7 is out of range: allowed (0, 0.5)\n"
+    bad = runner.invoke(app, ["thresholds", "--quadrature-points", "1000", "--p", "0.2"])
+    assert bad.stderr == "error: --quadrature-points = 1000 is out of range: allowed [2, 400]\n"
     bad = runner.invoke(app, ["thresholds", "--fidelity-min", "0.1", "--out", str(tmp_path)])
     assert bad.exit_code == 2
     assert "--fidelity-min" in bad.stderr
