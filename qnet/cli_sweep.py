@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from qnet.cli_options import JsonOption, fail, print_json
+from qnet.cli_options import JsonOption, check_range, fail, print_json
 
 
 def sweep_command(
@@ -30,6 +30,13 @@ def sweep_command(
             "'local' to start a LocalCluster of --workers processes.",
         ),
     ] = None,
+    connect_timeout: Annotated[
+        float,
+        typer.Option(
+            "--connect-timeout",
+            help="Seconds to wait for a --scheduler ADDRESS before giving up (> 0).",
+        ),
+    ] = 10.0,
     retry_failed: Annotated[
         bool,
         typer.Option("--retry-failed/--keep-failed", help="Rerun points that failed before."),
@@ -55,52 +62,63 @@ def sweep_command(
         TimeRemainingColumn,
     )
 
+    from qnet.store import ResultStore, StoreError
     from qnet.sweep import PointOutcome, SweepError, dask_executor, load_sweep, run_sweep
 
     try:
         sweep = load_sweep(sweep_path)
-    except SweepError as err:
+        store = store if store is not None else Path("results") / f"{sweep.name}.sqlite"
+        ResultStore(store).close()  # a bad --store fails here, before any worker starts
+    except (SweepError, StoreError) as err:
         fail(str(err))
         return
-    store = store if store is not None else Path("results") / f"{sweep.name}.sqlite"
+    check_range("--connect-timeout", connect_timeout, 0, open_low=True)
     console = Console(stderr=True)
     n_workers = workers or os.cpu_count() or 1
     where = f"Dask {scheduler}" if scheduler else f"{n_workers} local process(es)"
-    executor_cm = dask_executor(scheduler, workers) if scheduler else nullcontext(None)
-    with (
-        Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("[red]{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=as_json,
-        ) as bar,
-        executor_cm as executor,
-    ):
-        if not as_json:
-            console.print(f"{sweep.name}: {len(sweep.coordinates())} points on {where} -> {store}")
-        task = bar.add_task("points", total=None, failed=0)
+    executor_cm = (
+        dask_executor(scheduler, workers, connect_timeout) if scheduler else nullcontext(None)
+    )
+    try:
+        with (
+            Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("[red]{task.fields[failed]} failed"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=console,
+                disable=as_json,
+            ) as bar,
+            executor_cm as executor,
+        ):
+            if not as_json:
+                console.print(
+                    f"{sweep.name}: {len(sweep.coordinates())} points on {where} -> {store}"
+                )
+            task = bar.add_task("points", total=None, failed=0)
 
-        def progress(outcome: PointOutcome | None, done: int, failed: int, total: int) -> None:
-            bar.update(task, total=total, completed=done + failed, failed=failed)
-            if outcome is not None and outcome.status == "failed" and not as_json:
-                coords = ", ".join(f"{k}={v!r}" for k, v in outcome.task.coords.items())
-                console.print(f"[red]point {outcome.task.index} ({coords}) failed:[/red] "
-                              f"{outcome.error.split(' | ')[0]}")  # fmt: skip
+            def progress(outcome: PointOutcome | None, done: int, failed: int, total: int) -> None:
+                bar.update(task, total=total, completed=done + failed, failed=failed)
+                if outcome is not None and outcome.status == "failed" and not as_json:
+                    coords = ", ".join(f"{k}={v!r}" for k, v in outcome.task.coords.items())
+                    console.print(f"[red]point {outcome.task.index} ({coords}) failed:[/red] "
+                                  f"{outcome.error.split(' | ')[0]}")  # fmt: skip
 
-        summary = run_sweep(
-            sweep,
-            store,
-            executor=executor,
-            workers=workers,
-            progress=progress,
-            function=function,
-            retry_failed=retry_failed,
-        )
+            summary = run_sweep(
+                sweep,
+                store,
+                executor=executor,
+                workers=workers,
+                progress=progress,
+                function=function,
+                retry_failed=retry_failed,
+            )
+    except SweepError as err:  # e.g. an unreachable --scheduler
+        fail(str(err))
+        return
     result = {
         "sweep": sweep.name,
         "store": str(store),

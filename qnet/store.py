@@ -84,8 +84,21 @@ class ResultStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as err:
+            raise StoreError(f"cannot open results store {self.path}: {err}") from None
+        try:
+            self._create()
+        except sqlite3.DatabaseError as err:
+            self._db.close()
+            if "not a database" in str(err):
+                raise StoreError(f"{self.path} is not a qnet results store ({err})") from None
+            raise StoreError(f"cannot open results store {self.path}: {err}") from None
+        self._columns = self._read_columns()
+
+    def _create(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         cols = ", ".join(f"{_q(n)} {t}" for n, t in _FIXED)
@@ -96,7 +109,6 @@ class ResultStore:
             "CREATE TABLE IF NOT EXISTS sweeps (name TEXT PRIMARY KEY, spec TEXT NOT NULL, "
             "updated_at TEXT)"
         )
-        self._columns = self._read_columns()
 
     def _read_columns(self) -> set[str]:
         return {r[1] for r in self._db.execute("PRAGMA table_info(points)")}

@@ -474,8 +474,14 @@ def _limit_threads(threads: int) -> None:
 
 
 @contextmanager
-def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[cf.Executor]:
-    """A concurrent.futures executor on a Dask cluster (``"local"`` starts a LocalCluster)."""
+def dask_executor(
+    scheduler: str, workers: int | None = None, connect_timeout: float = 10.0
+) -> Iterator[cf.Executor]:
+    """A concurrent.futures executor on a Dask cluster (``"local"`` starts a LocalCluster).
+
+    A scheduler ADDRESS that cannot be reached within ``connect_timeout`` seconds raises
+    :class:`SweepError` naming it.
+    """
     from distributed import Client, LocalCluster
 
     if scheduler == "local":
@@ -488,7 +494,16 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[cf.Exe
         ):
             yield client.get_executor(pure=False)
     else:
-        with Client(scheduler) as client:
+        if not (math.isfinite(connect_timeout) and connect_timeout > 0):
+            raise SweepError(f"connect_timeout must be > 0 seconds, got {connect_timeout!r}")
+        try:
+            client = Client(scheduler, timeout=connect_timeout)
+        except (OSError, TimeoutError, ValueError) as err:
+            raise SweepError(
+                f"Dask scheduler {scheduler} could not be reached within {connect_timeout:g} s "
+                f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no reply'})"
+            ) from None
+        with client:
             yield client.get_executor(pure=False)
 
 

@@ -149,3 +149,61 @@ def test_same_point_in_two_sweeps_keeps_both_rows(store: Path) -> None:
         assert s.point_ids("other") == {"p0"} and "p0" in s.point_ids("s")
     assert len(load_results(store, sweep="s")) == 4
     assert len(load_results(store)) == 5
+
+
+def test_write_atomic_gives_the_umask_mode_not_0600(tmp_path: Path) -> None:
+    """mkstemp creates 0o600 files; the final file must get 0o666 & ~umask like open(..., "w"),
+    checked under two umasks (the process umask is restored afterwards)."""
+    import os
+    import stat
+
+    from qnet.io import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        assert stat.S_IMODE(write_atomic(tmp_path / "a.csv", "x").stat().st_mode) == 0o644
+        os.umask(0o027)
+        assert stat.S_IMODE(write_atomic(tmp_path / "b.csv", "x").stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_write_atomic_unwritable_path_is_one_output_error(tmp_path: Path) -> None:
+    """A parent that is a file, or a target that is a directory: OutputError naming the path,
+    nothing left behind."""
+    from qnet.io import OutputError, write_atomic
+
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("keep")
+    with pytest.raises(
+        OutputError, match=r"^cannot write .*file\.txt/x\.csv: .*file\.txt is not a dir"
+    ):
+        write_atomic(blocker / "x.csv", "x")
+    with pytest.raises(OutputError, match=r"^cannot write .*: Is a directory"):
+        write_atomic(tmp_path, "x")
+    assert blocker.read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def test_result_store_refuses_a_file_that_is_not_a_store(tmp_path: Path) -> None:
+    """qnet sweep --store README.md: one StoreError / error line, the file untouched."""
+    text = tmp_path / "README.md"
+    text.write_text("# not a database\n" * 50)
+    with pytest.raises(StoreError, match=r"README\.md is not a qnet results store"):
+        ResultStore(text)
+    sweep = Path(__file__).parents[1] / "scenarios" / "sweeps" / "distance-vs-coherence.toml"
+    res = CliRunner().invoke(app, ["sweep", str(sweep), "--store", str(text)])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert lines == [f"error: {text} is not a qnet results store (file is not a database)"]
+    assert text.read_text() == "# not a database\n" * 50
+
+
+def test_cli_results_unwritable_export_is_one_error_line(store: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("")
+    res = CliRunner().invoke(app, ["results", str(store), "--export", str(blocker / "r.csv")])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip().splitlines() == [
+        f"error: cannot write {blocker / 'r.csv'}: {blocker} is not a directory"
+    ]

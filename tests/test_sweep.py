@@ -400,3 +400,28 @@ def test_shipped_sweeps_validate(name: str, points: int, first_axis: tuple) -> N
     else:
         rates = {round(p.scenario.traffic.lam_hz) for p in pts}
         assert rates == {8, 80, 800, 8000}
+
+
+def test_cli_unreachable_scheduler_is_one_error_line(tmp_path: Path) -> None:
+    """qnet sweep --scheduler at a closed port: no traceback, exit 2, one line naming the
+    address and the timeout; --connect-timeout keeps the wait short; nothing ran."""
+    from typer.testing import CliRunner
+
+    from qnet.cli import app
+
+    sweep = _files(tmp_path, '"link.arm_a_km" = [1.0]')
+    store = tmp_path / "r.sqlite"
+    args = ["sweep", str(sweep), "--store", str(store), "--scheduler", "tcp://127.0.0.1:1"]
+    start = time.perf_counter()
+    res = CliRunner().invoke(app, [*args, "--connect-timeout", "0.5"])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith(
+        "error: Dask scheduler tcp://127.0.0.1:1 could not be reached within 0.5 s"
+    )
+    assert time.perf_counter() - start < 20
+    assert load_results(store).empty
+    res = CliRunner().invoke(app, [*args, "--connect-timeout", "0"])
+    assert res.exit_code == 2
+    assert "error: --connect-timeout = 0 is out of range: allowed > 0" in res.stderr
