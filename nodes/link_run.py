@@ -8,7 +8,11 @@ fidelity at the station herald and after a given storage time (read from SeQUeNC
 quantum manager with qnet's T1/T2 memory channels applied).
 
 Standard errors: success probability -- binomial, sqrt(p(1-p)/n) over completed attempts;
-attempt period and fidelities -- sample standard deviation / sqrt(n); pair rate N/T -- each
+attempt period and fidelities -- sample standard deviation / sqrt(n), except that with the
+``ket`` formalism (one random Bell state per herald, so each pair's fidelity is a sample
+in [0, 1]) the fidelity SE is at least sqrt(F̃(1-F̃)/n), F̃ = (ΣF + 1/2)/(n + 1): the
+largest variance a [0, 1]-valued sample of mean F can have (Bhatia-Davis), shrunk so that
+a few pairs that all happen to be Φ+ do not report SE 0; pair rate N/T -- each
 slot pair's heralds form a renewal process, so Var N ≈ N·CV² with CV the coefficient of
 variation of the intervals between heralds of one slot pair (pooled over slots).
 """
@@ -47,9 +51,13 @@ class Estimate:
     se: float
 
     def z_score(self, predicted: float) -> float:
-        """(value − predicted) / SE (0 when both agree exactly, inf if SE = 0 and not)."""
+        """(value − predicted) / SE (0 when both agree to 1e-9 relative, inf if SE = 0 and not).
+
+        The tolerance is relative: quantities in seconds (attempt periods ~1e-6 s) must not
+        be called equal because they differ by less than an absolute 1e-9.
+        """
         diff = self.value - predicted
-        if abs(diff) <= 1e-9 * max(1.0, abs(predicted)):
+        if diff == 0 or abs(diff) <= 1e-9 * abs(predicted):
             return 0.0  # agree to rounding (e.g. fidelities read from identical states)
         return diff / self.se if self.se > 0 else math.inf
 
@@ -122,6 +130,17 @@ def _mean_se(values: list[float]) -> Estimate:
     return Estimate(float(arr.mean()), se)
 
 
+def _fidelity_estimate(values: list[float], sampled: bool) -> Estimate:
+    """Mean fidelity and SE; ``sampled`` (ket): SE floored at the [0, 1] bound (docstring)."""
+    est = _mean_se(values)
+    if not sampled or not values:
+        return est
+    n = len(values)
+    f = (float(np.sum(values)) + 0.5) / (n + 1)
+    floor = math.sqrt(f * (1.0 - f) / n)
+    return Estimate(est.value, floor if math.isnan(est.se) else max(est.se, floor))
+
+
 def run_link(
     scenario: Scenario,
     duration_s: float | None = None,
@@ -172,6 +191,7 @@ def run_link(
         intervals = np.asarray(c.herald_intervals_ps, dtype=float)
         cv = float(intervals.std(ddof=1) / intervals.mean()) if intervals.size > 1 else 1.0
         rate = Estimate(k / duration_s, math.sqrt(max(k, 1)) * cv / duration_s)
+        sampled = scenario.engine.formalism == "ket"
         return LinkReport(
             duration_s=duration_s,
             attempts=n,
@@ -179,8 +199,8 @@ def run_link(
             success_probability=Estimate(p_hat, p_se),
             attempt_period_s=period,
             pair_rate_hz=rate,
-            fidelity_at_herald=_mean_se(fid_herald),
-            fidelity_after_storage=_mean_se(fid_stored),
+            fidelity_at_herald=_fidelity_estimate(fid_herald, sampled),
+            fidelity_after_storage=_fidelity_estimate(fid_stored, sampled),
             storage_time_s=storage_time_s,
             formalism=scenario.engine.formalism,
             wall_s=wall,

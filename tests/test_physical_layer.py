@@ -480,3 +480,32 @@ def test_rotation_circuit_unitary_equals_sequence_qutip_build(plane: str) -> Non
         assert abs(zeros / n - p0) < 4 * math.sqrt(max(p0 * (1 - p0), 1e-3) / n)
     finally:
         reset_sequence_globals()
+
+
+def test_ket_fidelity_se_never_zero_for_sampled_pairs() -> None:
+    """Ket formalism: each pair's fidelity is a [0, 1] sample, so three pairs that all came
+    out Φ+ (F = 1 each) must not report SE 0 (z = inf against 0.94). The SE is floored at
+    sqrt(F̃(1 − F̃)/n), F̃ = (3 + 1/2)/4 = 0.875 -> 0.1909; density-matrix values are exact
+    per pair and keep the sample SE (0 here)."""
+    from nodes.link_run import _fidelity_estimate
+
+    est = _fidelity_estimate([1.0, 1.0, 1.0], sampled=True)
+    assert est.value == 1.0
+    assert est.se == pytest.approx(math.sqrt(0.875 * 0.125 / 3), rel=1e-12)
+    assert abs(est.z_score(0.94)) < 1
+    assert _fidelity_estimate([0.94, 0.94, 0.94], sampled=False).se == 0.0
+    mixed = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0]  # sample SE sqrt(4/15)/sqrt(6) = 0.211 > floor
+    assert _fidelity_estimate(mixed, sampled=True).se == pytest.approx(
+        float(np.std(mixed, ddof=1)) / math.sqrt(6), rel=1e-12
+    )
+
+
+def test_z_score_tolerance_is_relative_not_absolute() -> None:
+    """An attempt period 0.4 ns above a 1.0461 µs prediction with SE 0.6 ns is z = 0.67,
+    not "agrees to rounding" (an absolute 1e-9 tolerance called any two periods equal);
+    values equal to 1e-9 relative (rounding of identical fidelities) still give z = 0."""
+    from nodes.link_run import Estimate
+
+    assert Estimate(1.0465e-6, 6e-10).z_score(1.0461e-6) == pytest.approx(4 / 6, rel=1e-6)
+    assert Estimate(0.94 * (1 + 1e-12), 0.0).z_score(0.94) == 0.0
+    assert Estimate(0.95, 0.0).z_score(0.94) == math.inf
