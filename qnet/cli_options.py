@@ -51,6 +51,23 @@ class Certificate(StrEnum):
     paper = "paper"
 
 
+class Estimate(StrEnum):
+    """Gap-reduction estimators stored per sweep point (``qnet results`` / ``qnet plot``)."""
+
+    game = "game"
+    queue = "queue"
+
+
+EstimateOption = Annotated[
+    Estimate,
+    typer.Option(
+        "--estimate",
+        help="Gap-reduction estimate: 'game' (per-decision payoffs, Lemma 1, low variance; "
+        "what qnet plot and the README's sweep findings use) or 'queue' (queue replay).",
+    ),
+]
+
+
 # Analysis-core options of qnet frontier / qnet thresholds (each command sets the default).
 LamOption = Annotated[float, typer.Option("--lam", help="Customer-pair arrival rate λ (> 0).")]
 MuOption = Annotated[float, typer.Option("--mu", help="Service rate μ (> 0); ρ = λ/μ < 1.")]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qnet.cli_options import JsonOption, fail, print_json
+from qnet.cli_options import Estimate, EstimateOption, JsonOption, fail, print_json
 from qnet.cli_results import StoreArgument, SweepOption, WhereOption
 
 
@@ -21,14 +21,7 @@ def plot_command(
         str | None,
         typer.Option("--by", help="One line per value of this axis (default: second axis)."),
     ] = None,
-    estimate: Annotated[
-        str,
-        typer.Option(
-            "--estimate",
-            help="Gap-reduction estimator: 'game' (per-decision payoffs, Lemma 1, low "
-            "variance) or 'queue' (queue replay).",
-        ),
-    ] = "game",
+    estimate: EstimateOption = Estimate.game,
     where: WhereOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="PNG path (default: next to the store).")
@@ -48,7 +41,7 @@ def plot_command(
             raise PlotError(f"the store holds several sweeps {names}; choose one with --sweep")
         df = filter_results(df, list(where or []))
         name = sweep or (names[0] if names else None)
-        png = sweep_figure_png(df, specs.get(name), x=x, by=by, estimate=estimate)
+        png = sweep_figure_png(df, specs.get(name), x=x, by=by, estimate=estimate.value)
     except (StoreError, PlotError) as err:
         fail(str(err))
         return

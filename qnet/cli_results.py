@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from qnet.cli_options import JsonOption, fail, print_json
+from qnet.cli_options import Estimate, EstimateOption, JsonOption, fail, print_json
 
 WhereOption = Annotated[
     list[str] | None,
@@ -31,6 +31,17 @@ SHORT = {
     "availability": "availability",
     "mean_fidelity_at_use": "F at use",
 }
+ESTIMATED = ("gap_reduction", "retained_share")
+"""Columns stored once per estimate: ``<name>`` (queue replay) and ``<name>_game`` (Lemma 1)."""
+
+
+def shown_columns(estimate: Estimate) -> list[tuple[str, str]]:
+    """(store column, table header) of the key metrics, the estimated ones named by estimate."""
+    suffix = "_game" if estimate is Estimate.game else ""
+    return [
+        (f"{c}{suffix}", f"{SHORT[c]} ({estimate.value})") if c in ESTIMATED else (c, SHORT[c])
+        for c in SHOWN
+    ]
 
 
 def results_command(
@@ -41,9 +52,14 @@ def results_command(
         Path | None,
         typer.Option("--export", help="Write the (filtered) rows to .csv or .parquet, atomically."),
     ] = None,
+    estimate: EstimateOption = Estimate.game,
     as_json: JsonOption = False,
 ) -> None:
-    """List the points of a results store (coordinates, status, key metrics with 95 % CI)."""
+    """List the points of a results store (coordinates, status, key metrics with 95 % CI).
+
+    The gap reduction and retained share are the ``--estimate`` one (default ``game``, as in
+    ``qnet plot``); the column headers say which.
+    """
     from qnet.store import StoreError, export_results, filter_results, load_results, load_sweeps
 
     try:
@@ -60,7 +76,10 @@ def results_command(
         axes.append("replicate")
     if as_json:
         rows = json.loads(df.to_json(orient="records"))
-        print_json({"store": str(store), "rows": rows, "exported": str(export) if export else None})
+        exported = str(export) if export else None
+        print_json(
+            {"store": str(store), "estimate": estimate.value, "rows": rows, "exported": exported}
+        )
         return
     from rich.console import Console
     from rich.markup import escape
@@ -68,14 +87,15 @@ def results_command(
 
     table = Table(title=f"{store}: {len(df)} point(s)", title_justify="left")
     headers = ["sweep", "#", *(a.rsplit(".", 1)[-1] for a in axes), "status"]
-    headers += [SHORT[c] for c in SHOWN] + ["wall s"]
+    shown = shown_columns(estimate)
+    headers += [header for _, header in shown] + ["wall s"]
     for col in headers:
         table.add_column(col, justify="left" if col in ("sweep", "status") else "right")
     for _, r in df.iterrows():
         cells = [str(r["sweep"]), str(r["point_index"])]
         cells += [f"{r[a]:g}" if isinstance(r[a], float) else str(r[a]) for a in axes]
         cells.append(str(r["status"]) if r["status"] == "ok" else f"[red]{r['status']}[/red]")
-        for col in SHOWN:
+        for col, _ in shown:
             cells.append(_pm(r.get(col), r.get(f"{col}_ci95")))
         cells.append(f"{r['wall_time_s']:.1f}" if _finite(r.get("wall_time_s")) else "")
         table.add_row(*(c if c.startswith("[red]") else escape(c) for c in cells))

@@ -39,7 +39,16 @@ def store(tmp_path: Path) -> Path:
     path = tmp_path / "r.sqlite"
     with ResultStore(path) as s:
         s.register_sweep("s", {"name": "s", "axes": [{"key": "link.arm_a_km", "log": False}]})
-        s.write_point(_row(0, 1.0, gap_reduction=0.07, gap_reduction_ci95=0.01))
+        s.write_point(
+            _row(
+                0,
+                1.0,
+                gap_reduction=0.07,
+                gap_reduction_ci95=0.01,
+                gap_reduction_game=0.0612,
+                gap_reduction_game_ci95=0.003,
+            )
+        )
         s.write_point(_row(1, 10.0, gap_reduction=0.05, gap_reduction_ci95=0.02))
         s.write_point(_row(2, 100.0, status="failed"))
         # a metric that appears only later becomes a new column; NaN is stored as NULL
@@ -136,7 +145,7 @@ def test_cli_results_lists_filters_and_exports(store: Path, tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     assert "exported 3 row(s)" in res.stdout
     assert len(pd.read_csv(out)) == 3
-    res = runner.invoke(app, ["results", str(store)])
+    res = runner.invoke(app, ["results", str(store), "--estimate", "queue"])
     assert "RuntimeError: boom" in res.stdout and "0.07 ± 0.01" in res.stdout
     res = runner.invoke(app, ["results", str(tmp_path / "missing.sqlite")])
     assert res.exit_code == 2 and "results store not found" in res.stderr
@@ -207,3 +216,22 @@ def test_cli_results_unwritable_export_is_one_error_line(store: Path, tmp_path: 
     assert res.stderr.strip().splitlines() == [
         f"error: cannot write {blocker / 'r.csv'}: {blocker} is not a directory"
     ]
+
+
+def test_cli_results_shows_the_estimate_it_uses(store: Path) -> None:
+    """Default is the game (Lemma 1) estimate, as in qnet plot; the header names the estimate;
+    --estimate queue switches to the queue-replay columns; a bad choice is one error line."""
+    runner = CliRunner()
+    game = runner.invoke(app, ["results", str(store)])
+    assert game.exit_code == 0, game.output
+    assert "gap reduction [1/mu] (game)" in game.stdout and "retained (game)" in game.stdout
+    assert "0.0612 ± 0.003" in game.stdout and "0.07 ± 0.01" not in game.stdout
+    queue = runner.invoke(app, ["results", str(store), "--estimate", "queue"])
+    assert "gap reduction [1/mu] (queue)" in queue.stdout and "0.07 ± 0.01" in queue.stdout
+    assert "0.0612" not in queue.stdout
+    as_json = runner.invoke(app, ["results", str(store), "--json"])
+    assert json.loads(as_json.stdout)["estimate"] == "game"
+    bad = runner.invoke(app, ["results", str(store), "--estimate", "mean"])
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("error: Invalid value for '--estimate': 'mean' is not one of")
+    assert len(bad.stderr.strip().splitlines()) == 1
