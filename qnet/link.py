@@ -66,6 +66,16 @@ follow from the grid arithmetic in :func:`attempt_durations_ps`. Attempt period
 ``E[D] = (1 − r_1) D_fail + r_1 D_full``; heralded pairs per second with all K slot pairs
 generating (pairs released as soon as they are usable) ``K · p / E[D]``.
 
+*Where the durations are not exact.* (1) Each slot pair's first attempt starts at t = 0,
+not one steady-state restart after an emission, so its length differs (47.5 ns at 1 m
+arms). (2) K > 1 with ``arm_a_km > arm_b_km``: then D_full ≠ 2 D_fail, slot pairs drift
+against each other and, when two meet, the guard (:mod:`nodes.devices`) delays one by a
+few bins; measured at arms 1.0025 / 1.0 km, K = 2: 12 of 3001 attempts one bin longer,
++0.004 % on E[D]. With ``arm_b_km >= arm_a_km`` D_full = 2 D_fail and the initial 4-bin
+spacing of the slot pairs is kept forever. (3) A memory period 1/f_mem that is not a
+whole number of ps is added in floating point by SeQUeNCe at absolute times; a requested
+time within float rounding of a bin boundary could fall one bin either way.
+
 **Herald delays.** The herald of the station's round-2 click reaches router X at
 ``T_herald + d_X + 10 ps`` (a few ps after the pure propagation delay); a pair is usable from
 ``T_herald + max`` of the two.
