@@ -34,23 +34,53 @@ def show_command(
     if as_json:
         print_json({"scenario": resolved, "digest": scenario.digest(), "topology_png": str(out)})
         return
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
-    explicit = _explicit_keys(scenario_path, sets)
-    table = Table(title=f"{scenario.name} (digest {scenario.digest()})", title_justify="left")
-    for col in ("key", "value", "allowed", "meaning"):
-        table.add_column(col)
-    for key, _default, allowed, doc in reference_rows():
-        value = _get(resolved, key)
-        shown = "(none)" if value is None else repr(value)
-        mark = "" if key in explicit else " [dim](default)[/dim]"
-        table.add_row(key, escape(shown) + mark, escape(allowed), escape(doc))
+    file_keys, set_keys = _explicit_keys(scenario_path, sets)
+    rows = reference_rows()
+    table = Table(
+        title=f"{scenario.name} (digest {scenario.digest()})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption="source: file (the scenario file), --set (command line) or default; "
+        "the meaning of each key is the dim line under it",
+        caption_justify="left",
+    )
+    # keys are never cut: the key column is as wide as the longest key and the meaning goes
+    # on its own (dim) line under the key, wrapping there; value and allowed fold
     console = Console()
+    key_w = max(len(r[0]) for r in rows)
+    free = console.width - key_w - 7 - 11  # 11: cell padding and column gaps
+    allowed_w = max(10, min(25, max(len(r[2]) for r in rows), free // 2))
+    value_w = max(10, free - allowed_w)
+    table.add_column("key", width=key_w, overflow="fold")
+    table.add_column("value", width=value_w, overflow="fold")
+    table.add_column("source", width=7, no_wrap=True)
+    table.add_column("allowed", width=allowed_w, overflow="fold")
+    for key, _default, allowed, doc in rows:
+        value = _get(resolved, key)
+        source = "--set" if key in set_keys else "file" if key in file_keys else "default"
+        style = "bold" if source == "--set" else "dim" if source == "default" else ""
+        table.add_row(
+            escape(key), escape(_shown(value)), f"[{style}]{source}[/]" if style else source,
+            escape(allowed),
+        )  # fmt: skip
+        table.add_row(Text(doc, style="dim"))
     console.print(table)
     if out is not None:
         console.print(f"topology: {out}")
+
+
+def _shown(value: Any) -> str:
+    """A value as the user would write it; text is shown as text (no quotes, line breaks and
+    runs of spaces folded to one space, so the cell wraps)."""
+    if value is None:
+        return "(none)"
+    return " ".join(value.split()) if isinstance(value, str) else repr(value)
 
 
 def _get(data: dict[str, Any], key: str) -> Any:
@@ -59,8 +89,8 @@ def _get(data: dict[str, Any], key: str) -> Any:
     return data
 
 
-def _explicit_keys(path: Path, sets: list[str] | None) -> set[str]:
-    """Dotted keys the file or --set gave explicitly (the rest are defaults)."""
+def _explicit_keys(path: Path, sets: list[str] | None) -> tuple[set[str], set[str]]:
+    """Dotted keys the file gave, and those --set gave (the rest are defaults)."""
     import tomllib
 
     from qnet.config import parse_override
@@ -71,8 +101,7 @@ def _explicit_keys(path: Path, sets: list[str] | None) -> set[str]:
             keys |= walk(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
         return keys
 
-    keys = walk(tomllib.loads(path.read_text()))
-    return keys | {parse_override(s)[0] for s in sets or []}
+    return walk(tomllib.loads(path.read_text())), {parse_override(s)[0] for s in sets or []}
 
 
 def register(app: typer.Typer) -> None:

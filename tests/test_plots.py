@@ -137,7 +137,7 @@ def test_show_prints_every_value_and_draws_the_topology(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["show", str(path), "--set", "traffic.load=0.6", "--png", str(png)])
     assert res.exit_code == 0, res.output
-    for text in ("link.arm_a_km", "traffic.load", "0.6", "queue.phi_max", "(default)"):
+    for text in ("link.arm_a_km", "traffic.load", "0.6", "queue.phi_max", "default"):
         assert text in res.stdout
     _assert_real_png(png, width=770, height=264, coloured_share=0.02)
     res = runner.invoke(app, ["show", str(path), "--no-draw", "--json"])
@@ -148,6 +148,35 @@ def test_show_prints_every_value_and_draws_the_topology(tmp_path: Path) -> None:
     res = runner.invoke(app, ["show", str(path), "--set", "link.raw_fidelity=1.5"])
     assert res.exit_code == 2
     assert "link.raw_fidelity = 1.5 is out of range: allowed [0.25, 1]" in res.stderr
+
+
+def test_show_at_80_columns_keeps_keys_whole_and_names_each_value_source(tmp_path: Path) -> None:
+    """At 80 columns every key is printed whole on its row, with its source (file / --set /
+    default) in the same row; a multi-line description shows no literal backslash-n; an
+    unwritable --png is one error line (exit 2)."""
+    from qnet.config import reference_rows
+
+    path = tmp_path / "s.toml"
+    path.write_text('description = """two\nlines"""\n[link]\narm_a_km = 10\n')
+    runner = CliRunner()
+    args = ["show", str(path), "--set", "traffic.load=0.6", "--no-draw"]
+    res = runner.invoke(app, args, env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert max(len(ln) for ln in lines) <= 80
+    sources = {}
+    for key, *_ in reference_rows():
+        row = [ln.split() for ln in lines if ln.split()[:1] == [key]]
+        assert len(row) == 1, key  # whole key at the start of exactly one row
+        sources[key] = [w for w in row[0] if w in ("file", "--set", "default")][-1]
+    assert sources["link.arm_a_km"] == "file" and sources["traffic.load"] == "--set"
+    assert sources["queue.phi_max"] == "default" and sources["description"] == "file"
+    assert "two lines" in res.stdout and "\\n" not in res.stdout
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("")
+    res = runner.invoke(app, ["show", str(path), "--png", str(blocker / "t.png")])
+    assert res.exit_code == 2
+    assert res.stderr == f"error: cannot write {blocker / 't.png'}: {blocker} is not a directory\n"
 
 
 def test_replicates_are_averaged_with_ci_in_quadrature() -> None:
