@@ -33,6 +33,7 @@ __all__ = [
     "draw_topology",
     "figure_png",
     "new_figure",
+    "sweep_figure",
     "sweep_figure_png",
     "sweep_table",
     "topology_graph",
@@ -173,7 +174,15 @@ def _axes_of(df: pd.DataFrame, spec: dict[str, Any] | None) -> list[str]:
 
 
 def _label(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+    """A short tick or legend label: 250000.0 -> '250k', 1e6 -> '1M', 0.001 -> '0.001'."""
+    if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+        x = float(v)
+        if math.isfinite(x) and abs(x) >= 1e4:
+            from matplotlib.ticker import EngFormatter
+
+            return EngFormatter(places=None, sep="")(x)
+        return f"{x:g}"
+    return str(v)
 
 
 def sweep_figure_png(
@@ -184,7 +193,21 @@ def sweep_figure_png(
     estimate: str = "game",
     dpi: int = 110,
 ) -> bytes:
+    """:func:`sweep_figure` rendered to PNG bytes at ``dpi``."""
+    return figure_png(sweep_figure(df, spec, x, by, estimate), dpi)
+
+
+def sweep_figure(
+    df: pd.DataFrame,
+    spec: dict[str, Any] | None = None,
+    x: str | None = None,
+    by: str | None = None,
+    estimate: str = "game",
+) -> Any:
     """Gap reduction and retained share (CI bars), availability, fidelity at use vs x.
+
+    One legend (the ``by`` values) for all panels, outside them; large linear x values are
+    labelled 200k, 1M (:func:`_label`).
 
     Args:
         df: store rows (:func:`qnet.store.load_results`); failed points are ignored.
@@ -195,6 +218,7 @@ def sweep_figure_png(
             the gap reduction and retained share.
     """
     import pandas as pd
+    from matplotlib.ticker import FuncFormatter
 
     if estimate not in ESTIMATES:
         raise PlotError(f"estimate = {estimate!r} is not a valid choice: allowed 'game' or 'queue'")
@@ -247,7 +271,7 @@ def sweep_figure_png(
         ax = fig.add_subplot(grid[i // 2, i % 2])
         for j, (value, g) in enumerate(groups):
             g = g.sort_values(x)
-            name = None if by is None else f"{by} = {_label(value)}"
+            name = None if by is None else _label(value)
             ax.errorbar(g[x], g[col], yerr=g[f"{col}_ci95"], marker="o", ms=4, capsize=3,
                         color=cmap[j], label=name)  # fmt: skip
             if col == gap_col and "predicted_gap_reduction" in g:
@@ -258,14 +282,19 @@ def sweep_figure_png(
             ax.axhline(0.0, color="0.5", lw=0.8)
         if x in log_axes:
             ax.set_xscale("log")
+        else:  # 200k, 400k rather than 200000, 400000 running into each other
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _label(v)))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(label, fontsize=9)
         ax.grid(alpha=0.3)
         if i == 0:
             note = f"{ESTIMATES[estimate]}; bars: 95 % CI; dashed: analysis-core prediction"
             ax.set_title(note, fontsize=8)
-            if by is not None:
-                ax.legend(fontsize=7)
+            if by is not None:  # one legend for all panels, outside them (covers no point)
+                handles, labels = ax.get_legend_handles_labels()
+                fig.legend(handles, labels, title=" = ".join([by, *also.get(by, [])]),
+                           loc="outside lower center", ncols=min(len(labels), 6),
+                           fontsize=8, title_fontsize=8)  # fmt: skip
     if heat:
         for row, col in enumerate((share_col, gap_col)):
             ax = fig.add_subplot(grid[row, 2])
@@ -287,7 +316,7 @@ def sweep_figure_png(
             fig.colorbar(im, ax=ax, extend="both")
     name = (spec or {}).get("name") or (df["sweep"].iloc[0] if "sweep" in df else "sweep")
     fig.suptitle(f"sweep '{name}': {len(ok)} points", fontsize=11)
-    return figure_png(fig, dpi)
+    return fig
 
 
 def _colormap(n: int) -> list[Any]:

@@ -203,3 +203,28 @@ def test_replicates_are_averaged_with_ci_in_quadrature() -> None:
     # a missing replicate is left out, not counted as zero
     assert t.loc[2.0, "gap_reduction"] == pytest.approx(0.05)
     assert t.loc[2.0, "gap_reduction_ci95"] == pytest.approx(0.02)
+
+
+def test_sweep_legend_is_outside_every_panel_and_large_ticks_are_short(store: Path) -> None:
+    """The by-axis legend is one figure legend whose drawn box overlaps no panel (it used to
+    sit over the top-left panel's points); large linear x ticks read 200k/1M, not 200000."""
+    from qnet.plots import _label, sweep_figure
+
+    df = load_results(store)
+    # arms 1 and 60 km -> 210k and 800k: less than a decade, so a linear axis
+    df = df.assign(**{"link.arm_a_km": 2e5 + 1e4 * df["link.arm_a_km"]})
+    axes = [{"key": "link.arm_a_km", "log": False}, {"key": "traffic.load", "log": False}]
+    spec = {"name": "grid", "mode": "cross", "axes": axes}
+    fig = sweep_figure(df, spec)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
+    box = fig.legends[0].get_window_extent(renderer)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["0.5", "0.8"]
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_ylabel()
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert ticks and all(len(t) <= 5 for t in ticks), ticks
+    assert (_label(250000.0), _label(1e6), _label(0.001), _label(20.0)) == (
+        "250k", "1M", "0.001", "20"
+    )  # fmt: skip
