@@ -256,7 +256,7 @@ def build_network(
         seeds[2],
         {"efficiency": lk.detector_efficiency},
     )
-    speed_m_per_ps = lk.light_speed_km_per_s * 1e3 / predictions.PS_PER_S
+    speed_m_per_ps = predictions.light_speed_m_per_ps(lk.light_speed_km_per_s)
     atten_db_per_m = lk.attenuation_db_per_km / 1e3
     guard = predictions.guard_bins() if (lk.memory_slots > 1 and tdm_guard) else 0
     tau = {}

@@ -121,6 +121,7 @@ __all__ = [
     "detection_probabilities",
     "fidelity_after_storage",
     "guard_bins",
+    "light_speed_m_per_ps",
     "predict",
     "round_one_pass_probability",
     "sequence_time_bin",
@@ -138,13 +139,14 @@ DETECTOR_DEAD_TIME_PS = 40_000
 DETECTOR_RESOLUTION_PS = 150
 
 
-def _light_speed_m_per_ps(light_speed_km_per_s: float) -> float:
+def light_speed_m_per_ps(light_speed_km_per_s: float) -> float:
+    """Fiber light speed in m/ps, the unit SeQUeNCe's ``QuantumChannel`` takes."""
     return light_speed_km_per_s * 1e3 / PS_PER_S
 
 
 def arm_delay_ps(arm_km: float, light_speed_km_per_s: float) -> int:
     """Photon (and herald) flight time over one arm, rounded to ps as SeQUeNCe does."""
-    return round(arm_km * 1e3 / _light_speed_m_per_ps(light_speed_km_per_s))
+    return round(arm_km * 1e3 / light_speed_m_per_ps(light_speed_km_per_s))
 
 
 def arm_transmissivity(arm_km: float, attenuation_db_per_km: float) -> float:
@@ -191,7 +193,7 @@ def arm_grid_error(link: LinkConfig) -> str | None:
     diff = abs(tau_a - tau_b)
     if diff % EMISSION_BIN_PS == 0:
         return None
-    step_m = EMISSION_BIN_PS * _light_speed_m_per_ps(link.light_speed_km_per_s)
+    step_m = EMISSION_BIN_PS * light_speed_m_per_ps(link.light_speed_km_per_s)
     below = (diff // EMISSION_BIN_PS) * step_m
     return (
         f"link.arm_a_km = {link.arm_a_km:g} and link.arm_b_km = {link.arm_b_km:g}: with the "
