@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qnet.decisions import DecisionLog
+from qnet.noise import readout_factor
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
@@ -418,7 +419,7 @@ def run_analytic(
     age[used] = t_s[used] - supply.herald_s[used]
     tensors, fid_used = stored_pair_tensors(age[used], model)
     fid[used] = fid_used
-    factor = (1 - 2 * model.readout_error_a) * (1 - 2 * model.readout_error_b)
+    factor = readout_factor(model.readout_error_a, model.readout_error_b)
     o_a, o_b = decide(
         x1_s,
         x2_s,

@@ -59,7 +59,7 @@ from qnet.metrics import (
     payoff_terms,
     ratio_batch_means,
 )
-from qnet.noise import availability_mix
+from qnet.noise import availability_mix, readout_factor
 from qnet.queueing import (
     baseline_throughput_power,
     baseline_throughput_warmup,
@@ -562,7 +562,7 @@ def _mean_tensor(model: LinkModel, log: DecisionLog, keep: slice) -> np.ndarray:
     if not used.any():
         return np.eye(2)
     tensors, _ = stored_pair_tensors(log.pair_age_s[keep][used], model)
-    factor = (1 - 2 * model.readout_error_a) * (1 - 2 * model.readout_error_b)
+    factor = readout_factor(model.readout_error_a, model.readout_error_b)
     return factor * tensors.mean(axis=0)
 
 
@@ -590,5 +590,5 @@ def _pilot(
     if not used.any():
         return np.eye(2), 0.0
     tensors, _ = stored_pair_tensors(t[used] - supply.herald_s[used], model)
-    factor = (1 - 2 * model.readout_error_a) * (1 - 2 * model.readout_error_b)
+    factor = readout_factor(model.readout_error_a, model.readout_error_b)
     return factor * tensors.mean(axis=0), float(supply.available.mean())
