@@ -96,7 +96,6 @@ class ResultStore:
             if "not a database" in str(err):
                 raise StoreError(f"{self.path} is not a qnet results store ({err})") from None
             raise StoreError(f"cannot open results store {self.path}: {err}") from None
-        self._columns = self._read_columns()
 
     def _create(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -154,11 +153,11 @@ class ResultStore:
         clean = {k: _clean(v) for k, v in row.items()}
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._columns = self._read_columns()
+            # Read inside the transaction: another process may have added columns.
+            columns = self._read_columns()
             for name, value in clean.items():
-                if name not in self._columns:
+                if name not in columns:
                     self._db.execute(f"ALTER TABLE points ADD COLUMN {_q(name)} {_sql_type(value)}")
-                    self._columns.add(name)
             names = list(clean)
             self._db.execute(
                 f"INSERT OR REPLACE INTO points ({', '.join(_q(n) for n in names)}) "
