@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qnet.classical import ThresholdStrategy
-from qnet.quantum import PolynomialStrategy, quantum_payoff, quantum_splitting_probability
+from qnet.quantum import PolynomialStrategy, QuantumGame
 from qnet.queueing import SystemParams, splitting_benefit
 
 if TYPE_CHECKING:
@@ -286,10 +286,10 @@ class RoutingPlan:
         payoff = split = 0.0
         for w, s in zip(self.with_pair.weights, self.with_pair.strategies, strict=True):
             if isinstance(s, PolynomialStrategy):
-                a = quantum_payoff(s, self.params, self.quadrature_points, correlation_tensor)
-                q = quantum_splitting_probability(
-                    s, self.params, self.quadrature_points, correlation_tensor
+                game = QuantumGame(
+                    self.params, s.degree, self.quadrature_points, correlation_tensor
                 )
+                a, _, q, _ = game.evaluate(s.to_vector())  # payoff and p in one pass
             else:
                 a, q = s.payoff(self.params), s.splitting_probability(self.params)
             payoff += w * a
