@@ -77,7 +77,7 @@ from sequence.kernel.event import Event
 from sequence.kernel.process import Process
 from sequence.kernel.quantum_gates import gate_matrix
 
-from qnet.noise import bell_state, memory_kraus
+from qnet.noise import apply_kraus, fidelity, memory_kraus
 
 if TYPE_CHECKING:
     from sequence.components.memory import Memory
@@ -496,14 +496,12 @@ class EntanglementSupply:
                 )
             t1, t2 = self.memory_times[side]
             if dt_ps > 0 and (t1 is not None or t2 is not None):
-                ops = [_embed(k, idx, 2) for k in memory_kraus(dt_ps * 1e-12, t1, t2)]
-                rho = sum(op @ rho @ op.conj().T for op in ops)
+                rho = apply_kraus(rho, memory_kraus(dt_ps * 1e-12, t1, t2), idx)
         return rho
 
     def pair_fidelity(self, slot: int, at_ps: int | None = None) -> float:
         """Fidelity to Φ+ of slot's pair at ``at_ps`` (default now), from the QM state."""
-        rho = self.pair_state(slot, at_ps)
-        return float(np.real(np.trace(bell_state() @ rho)))
+        return fidelity(self.pair_state(slot, at_ps))
 
     def measure(self, side: str, slot: int, theta: float, plane: Plane = "xz") -> int:
         """Measure this router's half of slot's pair at angle θ; return ±1; free the half."""
