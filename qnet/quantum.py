@@ -54,6 +54,7 @@ from scipy.special import roots_laguerre
 from qnet.queueing import SystemParams, check_probability, splitting_benefit
 
 __all__ = [
+    "canonical_gauge",
     "AdaptiveEvaluation",
     "PolynomialStrategy",
     "QuantumGame",
@@ -129,6 +130,29 @@ class PolynomialStrategy:
     def to_dict(self) -> dict[str, list[float]]:
         """Plain-JSON form ``{"a": [...], "b": [...]}``."""
         return {"a": list(self.a), "b": list(self.b)}
+
+
+def canonical_gauge(strategy: PolynomialStrategy, game: QuantumGame) -> PolynomialStrategy:
+    """Fix the common rotation θ → θ + c that leaves ideal and Werner payoffs unchanged.
+
+    With T = v·I, E[o_A o_B] = v·cos(2(θ_A − θ_B)) (D30) is invariant under adding one
+    constant c to both angle functions, so the optimum is degenerate and which c an
+    optimizer returns depends on floating-point details (e.g. BLAS threads). Memory
+    dephasing reduces only the XX entry of T, so this picks the c that keeps the
+    measurements closest to Z: it maximizes E[cos 4θ_A(X)] + E[cos 4θ_B(X)] over
+    X ~ Exp(mu) on the game's rule, c = −arg(E[e^{4iθ_A}] + E[e^{4iθ_B}])/4 (unique up to
+    π/2, itself a symmetry: both outputs flip). Payoff and p are unchanged exactly.
+    """
+    z = np.sum(
+        game.weights
+        * (np.exp(4j * strategy.theta_a(game.nodes)) + np.exp(4j * strategy.theta_b(game.nodes)))
+    )
+    if abs(z) < 1e-12:
+        return strategy
+    c = -float(np.angle(z)) / 4.0
+    a = (strategy.a[0] + c,) + strategy.a[1:]
+    b = (strategy.b[0] + c,) + strategy.b[1:]
+    return PolynomialStrategy(a, b)
 
 
 def _check_tensor(correlation_tensor: ArrayLike) -> NDArray[np.float64]:

@@ -389,7 +389,7 @@ def build_plan(
     of one scenario under different seeds play the same strategy (replications).
     """
     from qnet.oracle import oracle_payoff
-    from qnet.quantum import optimize_quantum
+    from qnet.quantum import QuantumGame, canonical_gauge, optimize_quantum
 
     params = system_params(scenario)
     st = scenario.strategy
@@ -399,8 +399,12 @@ def build_plan(
     res = optimize_quantum(
         p, params, degree=st.degree, quadrature_points=st.quadrature_points, restarts=st.restarts
     )
+    # The ideal optimum is degenerate under a common rotation of both routers' angles;
+    # fix it deterministically (and in the basis memory dephasing spares).
+    game = QuantumGame(params, st.degree, st.quadrature_points)
+    angles = canonical_gauge(res.strategy, game)
     ideal_with_pair = Mixture(
-        (1.0,), (res.strategy,), float(res.payoff_adaptive), float(res.splitting_probability)
+        (1.0,), (angles,), float(res.payoff_adaptive), float(res.splitting_probability)
     )
     with_pair, fallback = ideal_with_pair, classical
     visibility, availability = 1.0, 1.0
@@ -431,7 +435,7 @@ def build_plan(
         availability=availability,
         with_pair=with_pair,
         fallback=fallback,
-        quantum=res.strategy,
+        quantum=angles,
         quadrature_points=st.quadrature_points,
         quantum_payoff=float(res.payoff_adaptive),
         quantum_splitting_probability=float(res.splitting_probability),

@@ -321,3 +321,46 @@ def test_fixed_rule_converges_to_adaptive_value() -> None:
     exact = adaptive_evaluation(s, PAPER).payoff
     errors = [abs(quantum_payoff(s, PAPER, m) - exact) for m in (60, 200)]
     assert errors[1] < errors[0] < VALIDATION_TOL
+
+
+def test_canonical_gauge_is_a_symmetry_and_unique() -> None:
+    """Adding one constant to both angle functions leaves v·cos(2(θ_A − θ_B)) unchanged (D30),
+    so payoff and p are the same to rounding; every such rotation of a strategy maps to
+    the same canonical one (so the plan no longer depends on the optimizer's float path,
+    e.g. BLAS threads), and that one keeps the measurements closest to Z.
+    """
+    from qnet.quantum import canonical_gauge
+
+    game = QuantumGame(PAPER, degree=2, quadrature_points=60)
+    s = PolynomialStrategy((0.3, -0.2, 0.05), (-0.4, 0.25, -0.03))
+    canon = canonical_gauge(s, game)
+    for c in (0.0, 0.1, -0.7, 1.3):
+        shifted = PolynomialStrategy((s.a[0] + c,) + s.a[1:], (s.b[0] + c,) + s.b[1:])
+        assert quantum_payoff(shifted, PAPER) == pytest.approx(quantum_payoff(s, PAPER), abs=1e-12)
+        assert quantum_splitting_probability(shifted, PAPER) == pytest.approx(
+            quantum_splitting_probability(s, PAPER), abs=1e-12
+        )
+        other = canonical_gauge(shifted, game)
+        # canonical up to the pi/2 symmetry (both outputs flip, product unchanged)
+        d = (other.a[0] - canon.a[0]) / (np.pi / 2)
+        assert abs(d - round(d)) < 1e-9
+        assert other.a[1:] == pytest.approx(canon.a[1:]) and other.b[0] - other.a[0] == (
+            pytest.approx(canon.b[0] - canon.a[0])
+        )
+
+    def z_weight(t: PolynomialStrategy) -> float:
+        return float(
+            np.sum(
+                game.weights
+                * (np.cos(4 * t.theta_a(game.nodes)) + np.cos(4 * t.theta_b(game.nodes)))
+            )
+        )
+
+    assert all(
+        z_weight(canon)
+        >= z_weight(
+            PolynomialStrategy((canon.a[0] + c,) + canon.a[1:], (canon.b[0] + c,) + canon.b[1:])
+        )
+        - 1e-12
+        for c in np.linspace(-0.8, 0.8, 33)
+    )
