@@ -605,6 +605,28 @@ def _alone(task: PointTask) -> PointOutcome:
             return _failed(task, err, "the worker process died running this point")
 
 
+def _fill(
+    pool: cf.ProcessPoolExecutor,
+    queue: deque[PointTask],
+    running: dict[cf.Future[PointOutcome], PointTask],
+    n: int,
+) -> bool:
+    """Submit queued points until ``n`` are in flight; False if the pool is broken.
+
+    A worker can die between two submissions, and then ``submit`` itself raises
+    ``BrokenProcessPool``: the point it was given never started, so it goes back to the
+    front of the queue.
+    """
+    while queue and len(running) < n:
+        task = queue.popleft()
+        try:
+            running[pool.submit(run_point, task)] = task
+        except BrokenProcessPool:
+            queue.appendleft(task)
+            return False
+    return True
+
+
 def _run_on_pool(tasks: list[PointTask], n: int) -> Iterator[PointOutcome]:
     """Run points on a local pool, at most ``n`` in flight; pin a worker crash on its point.
 
@@ -618,11 +640,9 @@ def _run_on_pool(tasks: list[PointTask], n: int) -> Iterator[PointOutcome]:
     try:
         while queue:
             running: dict[cf.Future[PointOutcome], PointTask] = {}
-            while queue and len(running) < n:
-                task = queue.popleft()
-                running[pool.submit(run_point, task)] = task
+            broken = not _fill(pool, queue, running, n)
             suspects: list[PointTask] = []
-            while running and not suspects:
+            while running and not suspects and not broken:
                 finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
                     task = running.pop(fut)
@@ -633,10 +653,8 @@ def _run_on_pool(tasks: list[PointTask], n: int) -> Iterator[PointOutcome]:
                     except Exception as err:  # noqa: BLE001 - record, go on
                         yield _failed(task, err, "worker lost")
                 if not suspects:
-                    while queue and len(running) < n:  # keep n points in flight
-                        task = queue.popleft()
-                        running[pool.submit(run_point, task)] = task
-            if suspects:
+                    broken = not _fill(pool, queue, running, n)  # keep n points in flight
+            if suspects or broken:
                 cf.wait(running)  # the broken pool fails every pending future
                 for fut, task in running.items():
                     if fut.exception() is None:
