@@ -984,9 +984,13 @@ def retained_grid(
             )
         )
         for k, a in enumerate(avs):
-            contour[i, k] = critical_visibility(
-                ref, float(p), float(a), readout_error_a, readout_error_b, xtol=xtol
-            ).visibility
+            contour[i, k] = (
+                crit[-1].visibility  # the same (deterministic) bisection, already done
+                if a == 1.0
+                else critical_visibility(
+                    ref, float(p), float(a), readout_error_a, readout_error_b, xtol=xtol
+                ).visibility
+            )
     return RetainedGrid(
         p=ps,
         fidelity=fids,
