@@ -26,11 +26,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qnet import quantum
-from qnet.classical import certified_classical_bound
-from qnet.frontier import p_grid_from_range, pareto_frontier
-from qnet.oracle import oracle_payoff
-from qnet.queueing import SystemParams
+from qnet.games.routing import quantum
+from qnet.games.routing.classical import certified_classical_bound
+from qnet.games.routing.frontier import p_grid_from_range, pareto_frontier
+from qnet.games.routing.oracle import oracle_payoff
+from qnet.queues.model import SystemParams
 
 
 def best_of(fn: Callable[[], object], repeats: int) -> float:

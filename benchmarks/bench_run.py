@@ -4,7 +4,7 @@ Run: ``.venv/bin/python benchmarks/bench_run.py [--pairs N] [--sequence-decision
 
 Reports, all in one process so ratios are meaningful on a shared machine:
 
-* the vectorized replay (:func:`qnet.replay.replay_queue`) in customer pairs per second,
+* the vectorized replay (:func:`qnet.queues.replay.replay_queue`) in customer pairs per second,
   against a plain Python Lindley loop over the same decisions (the baseline), and their
   ratio; the two must agree on the mean wait to 1e-9;
 * the analytic engine's decisions per second (pair supply + outcomes, no replay);
@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from qnet.config import load_scenario
-from qnet.replay import replay_queue
-from qnet.runner import run_scenario, sample_traffic, streams
-from qnet.strategies import build_plan
+from qnet.games.routing.profile import build_plan
+from qnet.queues.replay import replay_queue
+from qnet.runs.runner import run_scenario, sample_traffic, streams
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +91,7 @@ def bench_replay(n: int) -> None:
 
 
 def bench_engines(seq_decisions: int) -> None:
-    from qnet.analytic_link import run_analytic
+    from qnet.engines.analytic import run_analytic
 
     sc = load_scenario(ROOT / "scenarios/paper-ideal.toml")
     plan = build_plan(sc)

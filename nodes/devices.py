@@ -107,7 +107,7 @@ class GuardedQuantumChannel(QuantumChannel):
 
         The starting bin is SeQUeNCe's ``time_to_timebin`` (as in the plain channel), which
         is one bin past the next grid time when ``min_time`` is more than half a bin past a
-        grid time (:func:`qnet.link.sequence_time_bin`); qnet keeps that rounding.
+        grid time (:func:`qnet.physics.link.sequence_time_bin`); qnet keeps that rounding.
         """
         if self.guard_bins <= 0:
             return super().schedule_transmit(min_time)

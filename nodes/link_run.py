@@ -1,4 +1,4 @@
-"""Run the physical layer alone and compare it with :mod:`qnet.link` (``qnet link``).
+"""Run the physical layer alone and compare it with :mod:`qnet.physics.link` (``qnet link``).
 
 :func:`run_link` builds the scenario's link (:func:`nodes.network.build_network`), frees
 every pair as soon as both routers may use it (so all K slot pairs keep generating), runs
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nodes.network import build_network
-from qnet.link import PS_PER_S, LinkPrediction
+from qnet.physics.link import PS_PER_S, LinkPrediction
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
@@ -76,7 +76,7 @@ class LinkReport:
         storage_time_s: the storage time used [s].
         formalism: SeQUeNCe quantum-manager formalism.
         wall_s: wall-clock time of the simulation [s].
-        predicted: :class:`qnet.link.LinkPrediction`.
+        predicted: :class:`qnet.physics.link.LinkPrediction`.
         predicted_fidelity_after_storage: prediction at ``storage_time_s``.
     """
 

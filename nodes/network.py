@@ -60,9 +60,9 @@ from sequence.kernel.timeline import Timeline
 
 from nodes.devices import GuardedQuantumChannel, RouterNode, StationNode
 from protocols.entanglement import EntanglementSupply, PairRecord, Plane
-from qnet import link as predictions
-from qnet.plots import draw_topology as plot_topology
-from qnet.plots import topology_graph
+from qnet.physics import link as predictions
+from qnet.plots.common import draw_topology as plot_topology
+from qnet.plots.common import topology_graph
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
@@ -96,12 +96,12 @@ def reset_sequence_globals() -> None:
 
 
 def build_graph(scenario: Scenario) -> nx.Graph:
-    """Topology as a networkx graph (:func:`qnet.plots.topology_graph`): roles, fiber edges."""
+    """Topology as a networkx graph (:func:`qnet.plots.common.topology_graph`)."""
     return topology_graph(scenario)
 
 
 def draw_topology(graph: nx.Graph, ax: Any = None) -> Any:
-    """Draw the link with matplotlib (:func:`qnet.plots.draw_topology`); returns the axes."""
+    """Draw the link with matplotlib (:func:`qnet.plots.common.draw_topology`); returns the axes."""
     if ax is None:
         import matplotlib.pyplot as plt
 

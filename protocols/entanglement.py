@@ -24,9 +24,9 @@ without communicating:
 
 Quantum state and decoherence. SeQUeNCe sets a heralded pair to Φ+ (after its sign
 correction) with the memories' raw fidelity, and applies no noise while it is stored.
-qnet adds the memory model of :mod:`qnet.noise`: each half, at its router's (T1, T2),
+qnet adds the memory model of :mod:`qnet.physics.noise`: each half, at its router's (T1, T2),
 decoheres for the time it has been in memory, counted from its round-2 emission
-(``herald_ps − τ_X``). The Kraus maps (:func:`qnet.noise.memory_kraus`) are applied to the
+(``herald_ps − τ_X``). The Kraus maps (:func:`qnet.physics.noise.memory_kraus`) are applied to the
 state in SeQUeNCe's quantum manager lazily, just before the half is measured or the state
 is read; channels compose over time (exp(−t/T) semigroups), so applying them in pieces is
 exact, and a channel on one half commutes with a measurement of the other.
@@ -77,7 +77,7 @@ from sequence.kernel.event import Event
 from sequence.kernel.process import Process
 from sequence.kernel.quantum_gates import gate_matrix
 
-from qnet.noise import apply_kraus, fidelity, memory_kraus
+from qnet.physics.noise import apply_kraus, fidelity, memory_kraus
 
 if TYPE_CHECKING:
     from sequence.components.memory import Memory

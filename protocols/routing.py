@@ -21,11 +21,11 @@ router, as a :class:`RouterAgent`, acts on its own information only:
 
 Both routers also flip a quantum outcome together on the shared bit, which leaves
 o_A o_B unchanged and removes the Z bias amplitude damping gives a single router's output
-(:mod:`qnet.noise`), so servers stay load-balanced. One pair at most per decision.
+(:mod:`qnet.physics.noise`), so servers stay load-balanced. One pair at most per decision.
 
-The run yields a :class:`qnet.decisions.DecisionLog` (arrival time, x1, x2, o_A, o_B, pair
+The run yields a :class:`qnet.decisions.log.DecisionLog` (arrival time, x1, x2, o_A, o_B, pair
 used, its age and its fidelity at use read from the quantum manager just before the
-measurements), wrapped in a :class:`qnet.analytic_link.EngineResult`.
+measurements), wrapped in a :class:`qnet.engines.analytic.EngineResult`.
 """
 
 from __future__ import annotations
@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nodes.network import LinkNetwork, build_network
-from qnet.analytic_link import EngineResult
-from qnet.decisions import DecisionLog
-from qnet.link import PS_PER_S
+from qnet.decisions.log import DecisionLog
+from qnet.engines.analytic import EngineResult
+from qnet.physics.link import PS_PER_S
 
 if TYPE_CHECKING:
     from protocols.entanglement import PairRecord
     from qnet.config import Scenario
-    from qnet.strategies import RoutingPlan
+    from qnet.games.routing.profile import RoutingPlan
 
 __all__ = ["RouterAgent", "RoutingProtocol", "run_sequence"]
 

@@ -259,7 +259,7 @@ class Scenario(_Table):
     def _sequence_arm_grid(self) -> Scenario:
         # SeQUeNCe's Barrett-Kok needs arm delays differing by a multiple of 12.5 ns.
         if self.engine.name == "sequence":
-            from qnet.link import arm_grid_error
+            from qnet.physics.link import arm_grid_error
 
             msg = arm_grid_error(self.link)
             if msg is not None:

@@ -1,4 +1,4 @@
-"""Tests of qnet.classical: threshold strategies (D2-D24), Prop. 7 certificates, Thm 9 envelope."""
+"""Routing game, classical: thresholds (D2-D24), Prop. 7 certificates, Thm 9 envelope."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from qnet.classical import (
+from qnet.games.routing.classical import (
     ClassicalCertificate,
     ThresholdStrategy,
     best_classical_value_at_half,
@@ -27,8 +27,8 @@ from qnet.classical import (
     threshold_payoff,
     threshold_splitting_probability,
 )
-from qnet.oracle import oracle_payoff
-from qnet.queueing import SystemParams, mean_splitting_benefit, splitting_benefit
+from qnet.games.routing.oracle import oracle_payoff
+from qnet.queues.model import SystemParams, mean_splitting_benefit, splitting_benefit
 
 PAPER = SystemParams(lam=0.8, mu=1.0, alpha=0.5, phi_max=1.0)
 OTHER = SystemParams(lam=1.1, mu=2.0, alpha=0.3, phi_max=2.5)
@@ -338,7 +338,7 @@ def test_envelope_input_validation():
 
 def test_abs_affine_mean_closed_form():
     """E|alpha X + beta| for X ~ Exp(mu) (the best response's value) against quad."""
-    from qnet.classical import _abs_affine_mean
+    from qnet.games.routing.classical import _abs_affine_mean
 
     mu = OTHER.mu
     for alpha, beta in [(1.3, -0.7), (-1.3, 0.7), (0.4, 0.2), (-0.4, -0.2), (0.0, -0.5)]:
@@ -417,7 +417,7 @@ def test_every_cell_bound_dominates_the_payoff_inside_the_cell(p):
     """The per-cell bound of the tight certificate (interval enclosure and two-slope bound
     from the derivative enclosure) is >= the payoff at 64 points inside each of 4000
     random cells of every branch, widths from 1e-6 to the whole branch (seeded)."""
-    from qnet.classical import _branch_payoff, _branches, _cell_bounds
+    from qnet.games.routing.classical import _branch_payoff, _branches, _cell_bounds
 
     rng = np.random.default_rng(np.random.SeedSequence([77, int(p * 100)]))
     for s, q, lo, hi in _branches(p):
@@ -437,7 +437,11 @@ def test_every_cell_bound_dominates_the_payoff_inside_the_cell(p):
 def test_every_lagrangian_cell_bound_dominates_inside_the_cell(slope):
     """The triangle/box bound of the dual certificate is >= E|alpha X + beta| - b/2 at 64
     points inside each of 4000 random u_B cells (widths 1e-7..1, ends included)."""
-    from qnet.classical import _abs_affine_mean, _lagrangian_cell_bound, _lagrangian_terms
+    from qnet.games.routing.classical import (
+        _abs_affine_mean,
+        _lagrangian_cell_bound,
+        _lagrangian_terms,
+    )
 
     rng = np.random.default_rng(np.random.SeedSequence([78, int(slope * 100) % 1000]))
     width = 10 ** rng.uniform(-7, 0, size=4000)

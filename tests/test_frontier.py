@@ -1,4 +1,4 @@
-"""Tests for qnet.frontier and `qnet frontier`: Theorem 4 and Fig. 3 of the paper."""
+"""Tests for qnet.games.routing.frontier and `qnet frontier`: Theorem 4 and Fig. 3 of the paper."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from qnet.cli import app
-from qnet.frontier import Frontier, p_grid_from_range, pareto_frontier
-from qnet.quantum import optimize_quantum
-from qnet.queueing import SystemParams
+from qnet.cli.app import app
+from qnet.games.routing.frontier import Frontier, p_grid_from_range, pareto_frontier
+from qnet.games.routing.quantum import optimize_quantum
+from qnet.queues.model import SystemParams
 
 PAPER = SystemParams(lam=0.8, mu=1.0, alpha=0.5, phi_max=1.0)
 THEOREM4_GRID = p_grid_from_range(0.025, 0.475, 0.025)  # the paper's 0.025 grid in (0, 1/2)

@@ -1,4 +1,4 @@
-"""Predictions of the SeQUeNCe link (qnet.link): closed forms a wrong formula would break.
+"""Predictions of the SeQUeNCe link (qnet.physics.link): closed forms a wrong formula would break.
 
 Pure numpy; the simulation is held to these in tests/test_physical_layer.py.
 """
@@ -9,9 +9,9 @@ import math
 
 import pytest
 
-from qnet import link
 from qnet.config import Scenario, ScenarioError, scenario_from_dict
-from qnet.noise import stored_pair
+from qnet.physics import link
+from qnet.physics.noise import stored_pair
 
 
 def _scenario(**link_kw: float) -> Scenario:

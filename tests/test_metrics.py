@@ -1,11 +1,11 @@
-"""Batch-means intervals and policy comparison (qnet.metrics)."""
+"""Batch-means intervals and policy comparison (qnet.estimators)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from qnet.metrics import (
+from qnet.estimators import (
     Estimate,
     batch_means,
     compare_policies,

@@ -1,4 +1,4 @@
-"""Tests for qnet.noise: every closed form against an explicit density-matrix calculation.
+"""Tests for qnet.physics.noise: every closed form against an explicit density-matrix calculation.
 
 The reference is built independently of the module under test: projectors from the
 Ry(-2θ)-then-measure-Z recipe of docs/architecture.md, the Born rule on a 4x4 density
@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from qnet import noise
+from qnet.physics import noise
 
 ATOL = 1e-12
 

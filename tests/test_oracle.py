@@ -1,4 +1,4 @@
-"""Tests of qnet.oracle: tau_p and A*(p) (eqs. A19, B1), exact to 1e-6 and against Monte Carlo."""
+"""Routing oracle: tau_p and A*(p) (eqs. A19, B1), exact to 1e-6 and against Monte Carlo."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from qnet.oracle import (
+from qnet.games.routing.oracle import (
     OracleResult,
     oracle_payoff,
     oracle_payoff_monte_carlo,
@@ -16,7 +16,7 @@ from qnet.oracle import (
     oracle_split_probability,
     oracle_threshold,
 )
-from qnet.queueing import (
+from qnet.queues.model import (
     SystemParams,
     mean_splitting_benefit,
     mean_wait,

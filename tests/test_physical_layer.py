@@ -1,4 +1,4 @@
-"""The SeQUeNCe physical layer (nodes/, protocols/entanglement.py) against qnet.link.
+"""The SeQUeNCe physical layer (nodes/, protocols/entanglement.py) against qnet.physics.link.
 
 Every simulation is seeded (``numpy.random.SeedSequence`` through the nodes' generators),
 so each test is deterministic; the tolerances say how often a *correct* implementation
@@ -19,8 +19,8 @@ from nodes import build_network, run_link  # noqa: E402
 from nodes.network import reset_sequence_globals  # noqa: E402
 from protocols.entanglement import measurement_circuit  # noqa: E402
 from qnet.config import Scenario  # noqa: E402
-from qnet.link import PS_PER_S  # noqa: E402
-from qnet.noise import correlation, measurement_observable, stored_pair  # noqa: E402
+from qnet.physics.link import PS_PER_S  # noqa: E402
+from qnet.physics.noise import correlation, measurement_observable, stored_pair  # noqa: E402
 
 Z99 = 2.5758  # two-sided 99 % normal quantile
 
@@ -56,7 +56,7 @@ def test_bad_plane_is_refused() -> None:
 # ------------------------------------------------------------------ (1) rate vs prediction
 @pytest.mark.parametrize("arm_km", [1.0, 10.0, 25.0])
 def test_pair_rate_matches_prediction_at_three_lengths(arm_km: float) -> None:
-    """Heralded pairs per second over a simulated interval vs K p / E[D] (qnet.link).
+    """Heralded pairs per second over a simulated interval vs K p / E[D] (qnet.physics.link).
 
     Two slot pairs (TDM-guarded), ~1600 attempts, ket formalism (exact for rates). Checks the
     rate, the per-attempt success probability and the mean attempt period each within the
@@ -108,13 +108,13 @@ def test_tdm_guard_keeps_single_pair_success_with_k_slots() -> None:
 
 
 def test_sequence_time_bin_equals_sequence_channel_rounding() -> None:
-    """qnet.link.sequence_time_bin reproduces SeQUeNCe's QuantumChannel.time_to_timebin
+    """qnet.physics.link.sequence_time_bin reproduces SeQUeNCe's QuantumChannel.time_to_timebin
     exactly (integers 0..250 000 ps, every ps-offset class within a bin, and large and
     float times), including its extra bin for fractional parts above 1/2."""
     from sequence.components.optical_channel import QuantumChannel
     from sequence.kernel.timeline import Timeline
 
-    from qnet.link import sequence_time_bin
+    from qnet.physics.link import sequence_time_bin
 
     qc = QuantumChannel("qc", Timeline(), 0.0, 1.0)
     rng = np.random.default_rng(np.random.SeedSequence(1101))
@@ -131,7 +131,7 @@ def test_sequence_time_bin_equals_sequence_channel_rounding() -> None:
 def test_attempt_period_matches_prediction_short_and_long_arms(
     arm_km: float, attempts: int, seed: int
 ) -> None:
-    """Mean attempt period vs qnet.link within its 99 % CI, and only D_fail / D_full occur.
+    """Mean attempt period vs qnet.physics.link within its 99 % CI, and only D_fail / D_full occur.
 
     1 m arms, trapped-ion link (1 MHz memory, q = 0.0208, r_1 = 0.021): the memory paces
     every round and SeQUeNCe's grid rounding adds one 12.5 ns bin per round (D_fail =
@@ -394,7 +394,7 @@ def test_cli_link_json_has_measured_and_predicted_keys() -> None:
 
     from typer.testing import CliRunner
 
-    from qnet.cli import app
+    from qnet.cli.app import app
 
     res = CliRunner().invoke(
         app,
@@ -417,7 +417,7 @@ def test_cli_link_json_has_measured_and_predicted_keys() -> None:
 def test_cli_link_refuses_off_grid_arms_and_prints_table() -> None:
     from typer.testing import CliRunner
 
-    from qnet.cli import app
+    from qnet.cli.app import app
 
     runner = CliRunner()
     bad = runner.invoke(app, ["link", "scenarios/link-demo.toml", "--set", "link.arm_b_km=10.001"])

@@ -14,10 +14,10 @@ import pytest
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
-from qnet.cli import app
+from qnet.cli.app import app
 from qnet.config import Scenario
-from qnet.plots import PlotError, sweep_figure_png, topology_graph
-from qnet.store import load_results, load_sweeps
+from qnet.plots.common import PlotError, sweep_figure_png, topology_graph
+from qnet.sweeps.store import load_results, load_sweeps
 
 BASE = """
 name = "tiny"
@@ -187,7 +187,7 @@ def test_replicates_are_averaged_with_ci_in_quadrature() -> None:
     """
     import pandas as pd
 
-    from qnet.plots import sweep_table
+    from qnet.plots.common import sweep_table
 
     df = pd.DataFrame(
         {
@@ -208,7 +208,7 @@ def test_replicates_are_averaged_with_ci_in_quadrature() -> None:
 def test_sweep_legend_is_outside_every_panel_and_large_ticks_are_short(store: Path) -> None:
     """The by-axis legend is one figure legend whose drawn box overlaps no panel (it used to
     sit over the top-left panel's points); large linear x ticks read 200k/1M, not 200000."""
-    from qnet.plots import _label, sweep_figure
+    from qnet.plots.common import _label, sweep_figure
 
     df = load_results(store)
     # arms 1 and 60 km -> 210k and 800k: less than a decade, so a linear axis

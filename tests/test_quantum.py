@@ -1,4 +1,4 @@
-"""Tests for qnet.quantum: polynomial measurement-angle strategies (paper App. D3, D30–D35)."""
+"""Tests for routing quantum: polynomial measurement-angle strategies (paper App. D3, D30–D35)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from qnet.oracle import oracle_payoff
-from qnet.quantum import (
+from qnet.games.routing.oracle import oracle_payoff
+from qnet.games.routing.quantum import (
     VALIDATION_TOL,
     PolynomialStrategy,
     QuantumGame,
@@ -18,7 +18,7 @@ from qnet.quantum import (
     quantum_payoff,
     quantum_splitting_probability,
 )
-from qnet.queueing import SystemParams, mean_splitting_benefit
+from qnet.queues.model import SystemParams, mean_splitting_benefit
 
 PAPER = SystemParams(lam=0.8, mu=1.0, alpha=0.5)
 
@@ -293,9 +293,9 @@ def test_prebuilt_game_must_match() -> None:
 def test_fast_evaluation_equals_explicit_d35_matrices() -> None:
     """QuantumGame.evaluate uses the rank-3 factorization of W and rank-1 π; it must equal
     −Σ W_ij E_ij and (1 − Σ π_ij E_ij)/2 built from the explicit D35 matrices, with
-    W_ij = w(x_i, x_j) ω_i ω_j from qnet.queueing.splitting_benefit (eq. 2), for a
+    W_ij = w(x_i, x_j) ω_i ω_j from qnet.queues.model.splitting_benefit (eq. 2), for a
     non-symmetric T (rounding-level agreement, 1e-12)."""
-    from qnet.queueing import splitting_benefit
+    from qnet.queues.model import splitting_benefit
 
     t = np.array([[0.7, -0.2], [0.1, 0.9]])
     params = SystemParams(lam=0.6, mu=1.3)
@@ -329,7 +329,7 @@ def test_canonical_gauge_is_a_symmetry_and_unique() -> None:
     the same canonical one (so the plan no longer depends on the optimizer's float path,
     e.g. BLAS threads), and that one keeps the measurements closest to Z.
     """
-    from qnet.quantum import canonical_gauge
+    from qnet.games.routing.quantum import canonical_gauge
 
     game = QuantumGame(PAPER, degree=2, quadrature_points=60)
     s = PolynomialStrategy((0.3, -0.2, 0.05), (-0.4, 0.25, -0.03))

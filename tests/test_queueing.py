@@ -1,4 +1,4 @@
-"""Tests of qnet.queueing: parameters, eqs. A2-A3, A12, A22-A26, eq. 10, Lemma 2."""
+"""Tests of qnet.queues.model: parameters, eqs. A2-A3, A12, A22-A26, eq. 10, Lemma 2."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from qnet.classical import certified_classical_bound
-from qnet.oracle import oracle_payoff, oracle_policy_moments, oracle_threshold
-from qnet.queueing import (
+from qnet.games.routing.classical import certified_classical_bound
+from qnet.games.routing.oracle import oracle_payoff, oracle_policy_moments, oracle_threshold
+from qnet.queues.model import (
     SystemParams,
     baseline_throughput,
     baseline_throughput_power,

@@ -1,12 +1,12 @@
-"""Queue replay (qnet.replay) against closed forms of the two-server model (paper App. A)."""
+"""Queue replay (qnet.queues.replay) against closed forms of the two-server model (paper App. A)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from qnet.metrics import batch_means, ratio_batch_means
-from qnet.replay import power_work, replay_queue, warmup_work
+from qnet.estimators import batch_means, ratio_batch_means
+from qnet.queues.replay import power_work, replay_queue, warmup_work
 
 LAM, MU, ALPHA = 0.8, 1.0, 0.5
 
@@ -121,24 +121,24 @@ def test_power_work_and_validation() -> None:
 
 @pytest.mark.parametrize("policy", ["oracle", "classical"])
 def test_a12_mean_wait_against_replay(policy: str) -> None:
-    """Issue-3 cross-check: A12 (qnet.queueing.mean_wait) vs the vectorized replay at p=0.2.
+    """Issue-3 cross-check: A12 (qnet.queues.model.mean_wait) vs the vectorized replay at p=0.2.
 
     1.2e6 seeded pairs, 50k warm-up, batch-means 99 % CI (fails ~1 % by chance per case).
-    Oracle: split iff w > tau_p, moments from qnet.oracle; classical: the envelope's
+    Oracle: split iff w > tau_p, moments from qnet.games.routing.oracle; classical: the envelope's
     mixture at p = 0.2 with a shared flip bit, whose wait is C - (E[w] + A_cl)/2 (A16/B4).
     The two predictions differ by (A* - A_cl)/2 = 0.36, several CIs, so the test also
     tells the policies apart. (Seeds 31/32 gave z = +0.6 / -2.9 for the classical case;
     six further seeds gave |z| < 1.7, so the -2.9 was chance, not bias.)
     """
-    from qnet.oracle import oracle_policy_moments
-    from qnet.queueing import SystemParams, mean_wait, mean_wait_from_payoff, splitting_benefit
-    from qnet.strategies import classical_mixture
+    from qnet.games.routing.oracle import oracle_policy_moments
+    from qnet.games.routing.profile import classical_mixture
+    from qnet.queues.model import SystemParams, mean_wait, mean_wait_from_payoff, splitting_benefit
 
     params = SystemParams(lam=LAM, mu=MU, alpha=ALPHA)
     n = 1_200_000
     t, x1, x2, o_a, first = _traffic(n, seed=41 if policy == "oracle" else 42)
     if policy == "oracle":
-        from qnet.oracle import oracle_threshold
+        from qnet.games.routing.oracle import oracle_threshold
 
         split = splitting_benefit(x1, x2, params) > oracle_threshold(0.2, params)
         o_b = np.where(split, -o_a, o_a)

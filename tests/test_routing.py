@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qnet.config import Scenario, load_scenario
-from qnet.runner import run_scenario, simulate
+from qnet.runs.runner import run_scenario, simulate
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -73,7 +73,7 @@ def test_decision_log_rows_are_consistent() -> None:
     assert set(log.o_a.tolist()) <= {-1, 1} and set(log.o_b.tolist()) <= {-1, 1}
     used = log.used_pair
     assert used.any() and (~used).any()
-    from qnet.link import predict
+    from qnet.physics.link import predict
 
     delay = predict(sc).usable_delay_s
     assert (log.pair_age_s[used] >= delay - 1e-12).all()

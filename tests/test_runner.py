@@ -1,4 +1,4 @@
-"""The main job end to end on the analytic engine (qnet.runner, qnet run)."""
+"""The main job end to end on the analytic engine (qnet.runs.runner, qnet run)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qnet.config import Scenario, load_scenario
-from qnet.runner import RunRecord, run_scenario, simulate
+from qnet.runs.runner import RunRecord, run_scenario, simulate
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -79,7 +79,7 @@ def test_slow_generation_matches_the_prediction() -> None:
     Availability is near 0.35 and must contain the link model's exact one-slot value
     1/(1 + lambda E[G]) in its 99 % CI; the measured gap reduction (game and queue) must
     contain the analysis core's prediction for the measured availability and the mean
-    correlation of the pairs used (qnet.noise mixing, payoff linear in T) in its 99 % CI,
+    correlation of the pairs used (qnet.physics.noise mixing, payoff linear in T) in its 99 % CI,
     both taken against baselines at the p the run achieves (equal throughput);
     and the mean fidelity at use must lie between the stored pair's fidelity at the
     herald and after the longest age seen.
@@ -107,7 +107,7 @@ def test_slow_generation_matches_the_prediction() -> None:
         r.comparison_splitting_probability, level=0.99
     )
     assert r.predicted_gap_reduction < r.availability * r.ideal_gap_reduction
-    from qnet.link import predict
+    from qnet.physics.link import predict
 
     pred = predict(sc)
     ages = out.log.pair_age_s[out.log.used_pair]
@@ -154,7 +154,7 @@ def test_record_fields_and_summary() -> None:
 
 def test_qnet_run_cli(tmp_path: Path) -> None:
     """`qnet run --json` prints one object, writes the results JSON and the plot."""
-    from qnet.cli import app
+    from qnet.cli.app import app
 
     runner = CliRunner()
     res = runner.invoke(
@@ -188,7 +188,7 @@ def test_qnet_run_cli(tmp_path: Path) -> None:
 
 def test_qnet_run_table_and_errors(tmp_path: Path) -> None:
     """Human output has the summary table; bad input is one clear line naming the key."""
-    from qnet.cli import app
+    from qnet.cli.app import app
 
     runner = CliRunner()
     args = ["run", str(SCENARIOS / "paper-ideal.toml"), "--out", str(tmp_path), "--no-plot"]
@@ -288,11 +288,11 @@ def test_fidelity_at_use_matches_the_storage_model() -> None:
     becomes usable, so its age at use is usable_delay + Exp(lambda) (memoryless).
 
     The mean age must match delay + 1/lambda and the mean fidelity at use must match
-    E[F(delay + E)] of the T1/T2 storage model (qnet.link.fidelity_after, integrated over
+    E[F(delay + E)] of the T1/T2 storage model (qnet.physics.link.fidelity_after, integrated over
     the exponential by Gauss-Laguerre), both within the run's 99 % CI. Arms 10 km,
     T2 = 5 ms, T1 = 20 ms, 400 decisions/s: pairs lose ~0.05 of fidelity on average.
     """
-    from qnet.link import predict
+    from qnet.physics.link import predict
 
     sc = _small(
         traffic={"mean_service_time_s": 0.002},
@@ -329,9 +329,9 @@ def test_retained_share_undefined_without_an_ideal_reduction() -> None:
     ideal value, CI included (paper-ideal, p = 0.2).
 
     (Werner noise, not dephasing: how much dephasing moves p depends on the common
-    rotation of the angles, which the plan fixes by ``qnet.quantum.canonical_gauge``.)
+    rotation of the angles, which the plan fixes by ``qnet.games.routing.quantum.canonical_gauge``.)
     """
-    from qnet.runner import MIN_IDEAL_REDUCTION
+    from qnet.runs.runner import MIN_IDEAL_REDUCTION
 
     sc = load_scenario(
         SCENARIOS / "metro-nv.toml",
@@ -394,7 +394,7 @@ def test_baselines_coupled_on_the_longer_customer() -> None:
     the longer customer where the reference sent it, and its server choice is still a fair
     bit independent of the service times (each conditional share of o_A = +1 within 4 SE
     of 1/2 on 200k draws; false failure < 1e-4)."""
-    from qnet.strategies import couple_flip
+    from qnet.games.routing.profile import couple_flip
 
     rng = np.random.default_rng(np.random.SeedSequence(91))
     n = 200_000
@@ -422,8 +422,8 @@ def test_coupling_narrows_the_paired_queue_interval() -> None:
     estimate halves, sd 0.246 -> 0.124); a coupling that did not track the reference
     (e.g. an independent flip) would give the unpaired width, ~5x wider.
     """
-    from qnet.metrics import batch_means
-    from qnet.replay import replay_queue
+    from qnet.estimators import batch_means
+    from qnet.queues.replay import replay_queue
 
     sc = load_scenario(
         SCENARIOS / "paper-ideal.toml",
@@ -450,7 +450,7 @@ def test_coupling_narrows_the_paired_queue_interval() -> None:
 def test_queue_intervals_use_batches_of_at_least_1000_decisions() -> None:
     """Queue-replay CIs use min(run.batches, max(5, measured // 1000)) batches (queue output
     at rho = 0.8 is correlated over ~20 decisions); per-decision CIs keep run.batches."""
-    from qnet.runner import MIN_QUEUE_BATCH_DECISIONS, queue_batch_count
+    from qnet.runs.runner import MIN_QUEUE_BATCH_DECISIONS, queue_batch_count
 
     assert MIN_QUEUE_BATCH_DECISIONS == 1000
     assert queue_batch_count(3800, 10) == 5
@@ -477,7 +477,7 @@ def test_ci_coverage_of_the_ideal_reduction(monkeypatch: pytest.MonkeyPatch) -> 
 
     The routing plan does not depend on the seed, so it is built once (cached).
     """
-    import qnet.runner as runner
+    import qnet.runs.runner as runner
 
     original = runner.build_plan
     cache: dict[tuple[object, ...], object] = {}

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from qnet.cli import app
-from qnet.store import (
+from qnet.cli.app import app
+from qnet.sweeps.store import (
     ResultStore,
     StoreError,
     export_results,

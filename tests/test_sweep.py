@@ -1,6 +1,6 @@
 """Sweeps: file parsing and refusals, point seeding, executors, resumption after SIGKILL.
 
-The Dask-vs-process-pool test runs the real ``qnet.runner.run_scenario`` on the analytic
+The Dask-vs-process-pool test runs the real ``qnet.runs.runner.run_scenario`` on the analytic
 engine with short runs. The failure and kill tests use small point functions defined here
 (``point_*``), run through the same ``--function`` hook users have, so a point can be
 made to fail or to take a known time; workers import them from this module.
@@ -24,8 +24,8 @@ import pandas as pd
 import pytest
 
 from qnet.config import Scenario
-from qnet.store import load_results
-from qnet.sweep import SweepError, load_sweep, point_seed, run_sweep
+from qnet.sweeps.store import load_results
+from qnet.sweeps.sweep import SweepError, load_sweep, point_seed, run_sweep
 
 TESTS = Path(__file__).resolve().parent
 QNET = Path(sys.executable).with_name("qnet")
@@ -296,7 +296,7 @@ def test_dask_local_cluster_matches_process_pool(tmp_path: Path, importable_test
     """
     from typer.testing import CliRunner
 
-    from qnet.cli import app
+    from qnet.cli.app import app
 
     sweep_file = _files(tmp_path, '"traffic.load" = [0.5, 0.8]\nlink.arm_a_km = [1.0, 40.0]')
     pool = run_sweep(load_sweep(sweep_file), tmp_path / "pool.sqlite", workers=2)
@@ -317,7 +317,7 @@ def test_scheduler_address_runs_on_an_existing_cluster(
     """``--scheduler ADDRESS`` path: connect to a running scheduler (here in-process)."""
     from distributed import LocalCluster
 
-    from qnet.sweep import dask_executor
+    from qnet.sweeps.sweep import dask_executor
 
     sweep = load_sweep(_files(tmp_path, "link.arm_a_km = [1.0, 2.0, 3.0]"))
     run_sweep(sweep, tmp_path / "pool.sqlite", workers=1, function="test_sweep:point_gauss")
@@ -407,7 +407,7 @@ def test_cli_unreachable_scheduler_is_one_error_line(tmp_path: Path) -> None:
     address and the timeout; --connect-timeout keeps the wait short; nothing ran."""
     from typer.testing import CliRunner
 
-    from qnet.cli import app
+    from qnet.cli.app import app
 
     sweep = _files(tmp_path, '"link.arm_a_km" = [1.0]')
     store = tmp_path / "r.sqlite"

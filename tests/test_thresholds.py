@@ -1,4 +1,4 @@
-"""Tests for qnet.thresholds (issue 4): noisy and partly available pairs, v_c, retained advantage.
+"""Routing game, noise-aware mixing: noisy and partly available pairs, v_c, retained advantage.
 
 One module-scoped reference (paper parameters λ = 0.8, μ = 1; quantum frontier with a
 p'' step of 0.02 and 4 restarts, a few seconds) serves every test; the properties tested
@@ -14,11 +14,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from qnet import thresholds as th
-from qnet.classical import ThresholdStrategy
-from qnet.noise import correlation, stored_pair
-from qnet.quantum import optimize_quantum, quantum_payoff, quantum_splitting_probability
-from qnet.queueing import SystemParams, splitting_benefit
+from qnet.games.routing import noise_aware as th
+from qnet.games.routing.classical import ThresholdStrategy
+from qnet.games.routing.quantum import (
+    optimize_quantum,
+    quantum_payoff,
+    quantum_splitting_probability,
+)
+from qnet.physics.noise import correlation, stored_pair
+from qnet.queues.model import SystemParams, splitting_benefit
 
 PARAMS = SystemParams(lam=0.8, mu=1.0, alpha=0.5, phi_max=1.0)
 TARGETS = (0.1, 0.2, 0.3)
@@ -160,7 +164,7 @@ def test_below_critical_visibility_no_quantum_strategy_beats_the_classical_envel
     not set too high by a bookkeeping error. (Near the edge of the advantage region the
     winning mix combines quantum at a larger p with classical at a smaller one, so the
     pure quantum optimum at p itself need not beat C just above v_c.)"""
-    from qnet.quantum import adaptive_evaluation
+    from qnet.games.routing.quantum import adaptive_evaluation
 
     for p in TARGETS:
         crit = th.critical_visibility(ref, p)
@@ -230,7 +234,7 @@ def _simulate(mix: th.MixedStrategy, n: int, rng: np.random.Generator):
     Exp(μ) service times; pair available with probability a; a shared random number picks
     the component; on a pair the outcomes are drawn from the pair's joint distribution
     (zero marginals: o_A uniform, o_B = o_A with probability (1 + E)/2, E = n_Aᵀ T n_B from
-    qnet.noise.correlation, Born-rule checked in test_noise.py); classical
+    qnet.physics.noise.correlation, Born-rule checked in test_noise.py); classical
     components use their thresholds and a shared random bit flipping both outputs.
     """
     x1 = rng.exponential(1 / PARAMS.mu, n)
@@ -311,7 +315,7 @@ def test_bad_inputs_name_the_parameter(ref):
 def test_cli_thresholds_json_files_and_errors(tmp_path):
     """`qnet thresholds --json` prints one object with the documented keys, writes CSV and
     PNG atomically; a bad option exits with status 2 and one message naming it."""
-    from qnet.cli import app
+    from qnet.cli.app import app
 
     runner = CliRunner()
     args = [
@@ -361,7 +365,7 @@ def test_dephased_pair_noise_aware_mix_matches_adaptive_quadrature_and_monte_car
     payoff and p within 99 % CIs; and the mix beats the certified classical envelope while
     the isotropic pair at the weaker visibility 0.99 e^{-0.1} (a local channel away) does
     no better than it (1e-4: the two use different p grids of exhibited strategies)."""
-    from qnet.quantum import adaptive_evaluation
+    from qnet.games.routing.quantum import adaptive_evaluation
 
     pair = stored_pair(0.99, 0.05, 0.05, None, 1.0, None, 1.0)
     assert pair.xx == pytest.approx(0.99 * math.exp(-0.1), abs=1e-15)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 import typer
 
-from qnet.cli_options import (
+from qnet.cli.options import (
     ANALYSIS_OPTION_NAMES,
     AlphaOption,
     Certificate,
@@ -41,7 +41,7 @@ from qnet.cli_options import (
 from qnet.io import write_atomic
 
 if TYPE_CHECKING:
-    from qnet.thresholds import RetainedGrid
+    from qnet.games.routing.noise_aware import RetainedGrid
 
 __all__ = ["register", "thresholds_csv", "thresholds_figure_png"]
 
@@ -92,8 +92,8 @@ def thresholds_csv(grid: RetainedGrid) -> str:
 def thresholds_figure_png(grid: RetainedGrid, dpi: int = 110) -> bytes:
     """Heat map of the retained advantage over fidelity × availability, one panel per p,
     with the critical-fidelity contour F_c(a) = (3 v_c(p, a) + 1)/4 (solid; flat in a > 0,
-    see :mod:`qnet.thresholds`) and the 50 %-retained contour (dashed) drawn on top."""
-    from qnet.plots import figure_png, new_figure
+    see :mod:`qnet.games.routing.noise_aware`) and the 50 %-retained contour (dashed) on top."""
+    from qnet.plots.common import figure_png, new_figure
 
     n = grid.p.size
     cols = min(n, 3)
@@ -217,10 +217,10 @@ def thresholds_command(
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Write the heat-map PNG.")] = True,
 ) -> None:
     """Critical visibility v_c(p), fidelity F_c(p) and retained advantage (Sec. VII)."""
-    from qnet.frontier import p_grid_from_range
-    from qnet.noise import readout_factor
-    from qnet.queueing import SystemParams
-    from qnet.thresholds import noise_reference, retained_grid
+    from qnet.games.routing.frontier import p_grid_from_range
+    from qnet.games.routing.noise_aware import noise_reference, retained_grid
+    from qnet.physics.noise import readout_factor
+    from qnet.queues.model import SystemParams
 
     check_epsilon(certificate, epsilon)
     check_quantum_options(p_values, degree, quadrature_points, restarts)

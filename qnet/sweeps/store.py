@@ -5,7 +5,7 @@ scenario's digest, seed included --, the point's coordinates (one column per swe
 dotted key, e.g. ``link.arm_a_km``, plus a JSON copy), ``status`` (``ok``/``failed``) and ``error``,
 ``seed``, ``engine``, ``wall_time_s``, ``qnet_version``, ``sequence_version``,
 ``scenario_digest``, ``scenario_json``, ``finished_at`` and every field of the run's
-:class:`~qnet.runner.RunRecord` (each estimate with its ``*_ci95`` half-width). Columns
+:class:`~qnet.runs.runner.RunRecord` (each estimate with its ``*_ci95`` half-width). Columns
 are added as new metric names appear. Table ``sweeps`` keeps each sweep's axes.
 
 Every point is committed in its own transaction (WAL journal, ``synchronous=FULL``), so a

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from qnet.cli_options import Estimate, EstimateOption, JsonOption, fail, print_json
-from qnet.cli_results import StoreArgument, SweepOption, WhereOption
+from qnet.cli.options import Estimate, EstimateOption, JsonOption, fail, print_json
+from qnet.cli.results import StoreArgument, SweepOption, WhereOption
 
 
 def plot_command(
@@ -30,8 +30,8 @@ def plot_command(
 ) -> None:
     """Draw a sweep's figures to a PNG (written atomically)."""
     from qnet.io import write_atomic
-    from qnet.plots import PlotError, sweep_figure_png
-    from qnet.store import StoreError, filter_results, load_results, load_sweeps
+    from qnet.plots.common import PlotError, sweep_figure_png
+    from qnet.sweeps.store import StoreError, filter_results, load_results, load_sweeps
 
     try:
         specs = load_sweeps(store)

@@ -9,7 +9,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from qnet.cli_options import (
+from qnet.cli.options import (
     JsonOption,
     OutOption,
     SeedOption,
@@ -30,7 +30,7 @@ def running_estimate(
     series: np.ndarray, points: int = 60, batches: int = 20
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cumulative mean of ``series`` at ``points`` checkpoints with batch-means 95 % half-widths."""
-    from qnet.metrics import batch_means
+    from qnet.estimators import batch_means
 
     n = len(series)
     start = max(batches * 10, n // points)
@@ -47,7 +47,7 @@ def _plot(output: object, path: Path) -> Path:
     """Running gap-reduction estimates with CI bands, fidelity at use, waits per policy."""
     from matplotlib.ticker import EngFormatter
 
-    from qnet.plots import figure_png, new_figure
+    from qnet.plots.common import figure_png, new_figure
 
     rec = output.record  # type: ignore[attr-defined]
     fig = new_figure(15, 4.2)
@@ -172,7 +172,7 @@ def run_command(
     from rich.console import Console
 
     from qnet.config import ScenarioError
-    from qnet.runner import simulate
+    from qnet.runs.runner import simulate
 
     scenario = scenario_or_exit(scenario_path, sets, seed)
     try:

@@ -3,11 +3,11 @@
 For each splitting probability p of a grid (all strategies at the same p have the same
 baseline throughput, eq. 10), :func:`pareto_frontier` computes
 
-* the oracle w-threshold payoff A*(p) (eq. B1, :mod:`qnet.oracle`),
+* the oracle w-threshold payoff A*(p) (eq. B1, :mod:`.oracle`),
 * the certified upper bound on the best deterministic classical payoff (Prop. 7 /
-  ``tight``, :mod:`qnet.classical`) and its upper concave envelope over [0, 1/2], the
+  ``tight``, :mod:`.classical`) and its upper concave envelope over [0, 1/2], the
   shared-randomness benchmark (Thm 9),
-* the best validated degree-n polynomial quantum strategy (App. D3, :mod:`qnet.quantum`),
+* the best validated degree-n polynomial quantum strategy (App. D3, :mod:`.quantum`),
 
 then the waiting-time gaps ΔWq = (A* − A)/2 (Lemma 1, eq. 4) of the classical envelope and
 of the quantum strategy, the normalized throughput 𝒯(p)/[φmax(1 − ρ)] (eq. 10), the
@@ -17,7 +17,7 @@ it occurs, and the relative reduction there.
 
 The envelope of bounds taken at grid points is the paper's benchmark (App. D2d), but by
 itself it only bounds mixtures of grid strategies. ``dual_check=True`` adds the dual
-(Lagrangian) certificate of :func:`qnet.classical.certify_envelope`, which covers every
+(Lagrangian) certificate of :func:`.classical.certify_envelope`, which covers every
 shared-randomness mixture, and the comparison is then made against the larger bound.
 
 Quantum optimization along the grid (continuation; the optimum moves continuously in p):
@@ -26,10 +26,10 @@ the grid points nearest to the multiples of ``anchor_spacing``, and the first an
 point — and every point is warm-started
 from its neighbours' optima in a forward and then a backward sweep, keeping the best
 validated optimum. Every reported quantum payoff is the adaptive-quadrature value of a
-strategy that passed :func:`qnet.quantum.optimize_quantum`'s validation.
+strategy that passed :func:`.quantum.optimize_quantum`'s validation.
 
 Examples:
-    >>> from qnet.queueing import SystemParams
+    >>> from qnet.queues.model import SystemParams
     >>> fr = pareto_frontier([0.15, 0.2, 0.25], SystemParams(), method="paper", restarts=4)
     >>> fr.advantage_region, round(float(fr.gap_classical[1] - fr.gap_quantum[1]), 2)
     ((0.15, 0.25), 0.07)
@@ -45,10 +45,19 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qnet.classical import certified_classical_bound, certify_envelope, classical_envelope
-from qnet.oracle import oracle_payoff
-from qnet.quantum import PolynomialStrategy, QuantumGame, QuantumResult, optimize_quantum
-from qnet.queueing import SystemParams, baseline_throughput_warmup, normalized_throughput
+from qnet.games.routing.classical import (
+    certified_classical_bound,
+    certify_envelope,
+    classical_envelope,
+)
+from qnet.games.routing.oracle import oracle_payoff
+from qnet.games.routing.quantum import (
+    PolynomialStrategy,
+    QuantumGame,
+    QuantumResult,
+    optimize_quantum,
+)
+from qnet.queues.model import SystemParams, baseline_throughput_warmup, normalized_throughput
 
 __all__ = ["Frontier", "p_grid_from_range", "pareto_frontier"]
 
@@ -82,7 +91,7 @@ class Frontier:
         quantum_strategies: the strategies (D31).
         dual_check: whether the envelope was checked by the dual certificate.
         classical_dual_bound: with ``dual_check``, the dual (Lagrangian) upper bound on the
-            shared-randomness value at p (:func:`qnet.classical.certify_envelope`; covers
+            shared-randomness value at p (:func:`.classical.certify_envelope`; covers
             mixtures with p' off the grid or above 1/2), else None.
         classical_benchmark: the classical value quantum must beat:
             ``classical_envelope``, or with ``dual_check`` its maximum with the dual bound.
@@ -318,7 +327,7 @@ def pareto_frontier(
         anchor_spacing: spacing in p of the anchor points that get random restarts.
         progress: optional callback ``progress(stage, fraction_done)``.
         dual_check: also bound the shared-randomness value by the dual certificate
-            (:func:`qnet.classical.certify_envelope`, about 20 ms per p) and compare
+            (:func:`.classical.certify_envelope`, about 20 ms per p) and compare
             quantum with the larger of the two bounds.
     """
     pg = _check_grid(p_grid)

@@ -180,7 +180,7 @@ def policy_moments(
     The integrals run over the unit square after the substitution x = -ln(1 - u)/mu, so
     ``policy`` is called with scalar service times. A discontinuous policy (a threshold
     rule) is handled by the adaptive rule, slowly; closed forms are preferable where known
-    (see :mod:`qnet.classical` and :mod:`qnet.oracle`).
+    (see :mod:`qnet.games.routing.classical` and :mod:`qnet.games.routing.oracle`).
     """
     mu = params.mu
 

@@ -1,6 +1,6 @@
 """The ``qnet`` command line: thin typer commands over library calls.
 
-Each command lives in its own module ``qnet/cli_<name>.py`` exposing ``register(app)``;
+Each command lives in its own module ``qnet/cli/<name>.py`` exposing ``register(app)``;
 this module only assembles them.
 """
 
@@ -10,7 +10,7 @@ import importlib
 
 import typer
 
-from qnet.cli_options import ErrorLineGroup
+from qnet.cli.options import ErrorLineGroup
 
 app = typer.Typer(
     cls=ErrorLineGroup,
@@ -40,7 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 for _name in COMMAND_MODULES:
-    importlib.import_module(f"qnet.cli_{_name}").register(app)
+    importlib.import_module(f"qnet.cli.{_name}").register(app)
 
 
 @app.command("version")

@@ -1,7 +1,7 @@
 """The fast engine: the physical layer's pair supply and the routing decisions, sampled in numpy.
 
 Same physics as the SeQUeNCe engine (``protocols/``), drawn directly from its predicted
-parameters (:mod:`qnet.link`) and decoherence model (:mod:`qnet.noise`) instead of
+parameters (:mod:`qnet.physics.link`) and decoherence model (:mod:`qnet.physics.noise`) instead of
 simulated photon by photon:
 
 * **Generation.** K slot pairs, each running Barrett-Kok attempts back to back from the
@@ -9,7 +9,7 @@ simulated photon by photon:
   ``attempt_full_s`` when its first round passed (probability ``(r_1 - p)/(1 - p)``
   given failure) and ``attempt_fail_s`` otherwise; the successful one lasts
   ``attempt_full_s`` and its herald leaves the station ``usable_delay_s`` before its end
-  (:mod:`qnet.link` derives all four from SeQUeNCe's timing). So the mean time per
+  (:mod:`qnet.physics.link` derives all four from SeQUeNCe's timing). So the mean time per
   attempt is the predicted period ``(1 - r_1) D_fail + r_1 D_full``. A slot stays
   occupied until its pair is used or discarded, then restarts.
 * **Agreement rule.** A pair is usable from ``herald + max(herald_delay_a, herald_delay_b)``
@@ -21,12 +21,12 @@ simulated photon by photon:
   and times, so both pick the same pair: the ``oldest`` or ``newest`` usable one.
 * **State at use.** A Werner pair of the raw visibility at herald, each half stored since
   its emission (photon flight time to the station plus the pair's age, the use time minus
-  the herald time) in a memory with (T1, T2), as :mod:`qnet.link` specifies:
-  :func:`qnet.noise.stored_pair` gives its X-Z correlation tensor T and fidelity.
+  the herald time) in a memory with (T1, T2), as :mod:`qnet.physics.link` specifies:
+  :func:`qnet.physics.noise.stored_pair` gives its X-Z correlation tensor T and fidelity.
 * **Outcomes.** Router A's outcome is a fair coin; router B's agrees with probability
   ``(1 + E)/2`` where ``E = (1-2e_A)(1-2e_B) n(θ_A)ᵀ T n(θ_B)`` (uniform marginals,
   exact correlation; amplitude-damping bias is removed by the shared flip the protocol
-  applies, see :mod:`qnet.noise`).
+  applies, see :mod:`qnet.physics.noise`).
 * **Plan.** With a usable pair the routers play the plan's with-pair mixture (component
   chosen by a shared uniform): polynomial angles measure the pair; a threshold component
   (noise-aware plans may choose one) leaves it in store. Without a usable pair both
@@ -44,12 +44,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qnet.decisions import DecisionLog
-from qnet.noise import readout_factor
+from qnet.decisions.log import DecisionLog
+from qnet.physics.noise import readout_factor
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
-    from qnet.strategies import RoutingPlan
+    from qnet.games.routing.profile import RoutingPlan
 
 __all__ = [
     "EngineResult",
@@ -171,8 +171,8 @@ class LinkModel:
 
 
 def link_model(scenario: Scenario) -> LinkModel:
-    """The analytic engine's parameters from a scenario, via :mod:`qnet.link` predictions."""
-    from qnet import link
+    """The analytic engine's parameters from a scenario (:mod:`qnet.physics.link`)."""
+    from qnet.physics import link
 
     lk = scenario.link
     pred = link.predict(scenario)
@@ -317,7 +317,7 @@ def sample_pair_supply(
 
 def stored_pair_tensors(age_s: np.ndarray, model: LinkModel) -> tuple[np.ndarray, np.ndarray]:
     """X-Z correlation tensors (n, 2, 2) and fidelities (n,) of pairs stored for ``age_s``."""
-    from qnet.noise import stored_pair
+    from qnet.physics.noise import stored_pair
 
     age = np.asarray(age_s, dtype=float)
     tensors = np.empty((len(age), 2, 2))

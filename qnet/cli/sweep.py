@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from qnet.cli_options import JsonOption, check_range, fail, print_json
+from qnet.cli.options import JsonOption, check_range, fail, print_json
 
 
 def sweep_command(
@@ -46,9 +46,9 @@ def sweep_command(
         typer.Option(
             "--function",
             help="Advanced: 'module:function' run per point, f(Scenario) -> record "
-            "(default: the main job, qnet.runner:run_scenario).",
+            "(default: the main job, qnet.runs.runner:run_scenario).",
         ),
-    ] = "qnet.runner:run_scenario",
+    ] = "qnet.runs.runner:run_scenario",
     as_json: JsonOption = False,
 ) -> None:
     """Run a sweep: every point seeded from the sweep seed and its coordinates, resumable."""
@@ -62,8 +62,8 @@ def sweep_command(
         TimeRemainingColumn,
     )
 
-    from qnet.store import ResultStore, StoreError
-    from qnet.sweep import PointOutcome, SweepError, dask_executor, load_sweep, run_sweep
+    from qnet.sweeps.store import ResultStore, StoreError
+    from qnet.sweeps.sweep import PointOutcome, SweepError, dask_executor, load_sweep, run_sweep
 
     try:
         sweep = load_sweep(sweep_path)

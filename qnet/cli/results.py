@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from qnet.cli_options import Estimate, EstimateOption, JsonOption, fail, print_json
+from qnet.cli.options import Estimate, EstimateOption, JsonOption, fail, print_json
 
 WhereOption = Annotated[
     list[str] | None,
@@ -60,7 +60,13 @@ def results_command(
     The gap reduction and retained share are the ``--estimate`` one (default ``game``, as in
     ``qnet plot``); the column headers say which.
     """
-    from qnet.store import StoreError, export_results, filter_results, load_results, load_sweeps
+    from qnet.sweeps.store import (
+        StoreError,
+        export_results,
+        filter_results,
+        load_results,
+        load_sweeps,
+    )
 
     try:
         df = filter_results(load_results(store, sweep), list(where or []))

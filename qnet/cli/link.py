@@ -3,7 +3,7 @@
 Runs the scenario's SeQUeNCe link (``nodes.run_link``, imported lazily so the analysis core
 never imports SeQUeNCe) and prints attempts, per-attempt success probability, attempt
 period, heralded pairs per second, fidelity at herald and after a storage time -- each with
-its standard error, next to the value :mod:`qnet.link` predicts.
+its standard error, next to the value :mod:`qnet.physics.link` predicts.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qnet.cli_options import (
+from qnet.cli.options import (
     JsonOption,
     SeedOption,
     SetOption,

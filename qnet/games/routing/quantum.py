@@ -33,7 +33,7 @@ others stall in poor local optima or in fixed-rule artefacts (large x² coeffici
 that validation then rejects.
 
 Examples:
-    >>> from qnet.queueing import SystemParams
+    >>> from qnet.queues.model import SystemParams
     >>> params = SystemParams(lam=0.8, mu=1.0)
     >>> res = optimize_quantum(0.2, params, restarts=4)
     >>> res.converged, round(res.splitting_probability, 6)
@@ -51,7 +51,7 @@ from scipy import integrate
 from scipy.optimize import minimize
 from scipy.special import roots_laguerre
 
-from qnet.queueing import SystemParams, check_probability, splitting_benefit
+from qnet.queues.model import SystemParams, check_probability, splitting_benefit
 
 __all__ = [
     "canonical_gauge",

@@ -34,7 +34,7 @@ Two certified upper bounds on the best deterministic payoff A_cl*(p):
   a rounding allowance of 1e-12 (1 + E[w]).
 
 Examples:
-    >>> from qnet.queueing import SystemParams
+    >>> from qnet.queues.model import SystemParams
     >>> cert = certified_classical_bound(0.2, SystemParams(lam=0.8, mu=1.0))
     >>> cert.slack < 1e-6, round(cert.best_value, 4)
     (True, -0.0515)
@@ -51,7 +51,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
-from qnet.queueing import SystemParams, check_probability, mean_splitting_benefit
+from qnet.queues.model import SystemParams, check_probability, mean_splitting_benefit
 
 __all__ = [
     "ClassicalCertificate",
@@ -952,7 +952,9 @@ def _main(argv: Sequence[str] | None = None) -> None:
     import argparse
     import time
 
-    parser = argparse.ArgumentParser(prog="python -m qnet.classical", description=_main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m qnet.games.routing.classical", description=_main.__doc__
+    )
     parser.add_argument("--lam", type=float, default=0.8)
     parser.add_argument("--mu", type=float, default=1.0)
     parser.add_argument("--epsilon", type=float, default=0.01)

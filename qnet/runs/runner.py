@@ -15,7 +15,7 @@ short look at the link). Same seed, same run.
 
 The baselines are coupled to the run (common random numbers): same arrivals, service
 times and within-batch order, and the *longer* of the two customers goes to the same
-server under all three policies (:func:`qnet.strategies.couple_flip`: the baselines'
+server under all three policies (:func:`qnet.games.routing.profile.couple_flip`: the baselines'
 shared flip bit is set from the run's o_A when x1 >= x2, from its o_B otherwise; either is
 a fair bit independent of the service times, so both baselines are still the
 load-balanced policies of the paper). Where the run and a baseline disagree on splitting,
@@ -48,10 +48,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qnet.analytic_link import EngineResult, link_model, sample_pair_supply, stored_pair_tensors
 from qnet.config import Scenario
-from qnet.decisions import DecisionLog
-from qnet.metrics import (
+from qnet.decisions.log import DecisionLog
+from qnet.engines.analytic import EngineResult, link_model, sample_pair_supply, stored_pair_tensors
+from qnet.estimators import (
     Estimate,
     PolicyComparison,
     batch_means,
@@ -59,17 +59,17 @@ from qnet.metrics import (
     payoff_terms,
     ratio_batch_means,
 )
-from qnet.noise import availability_mix, readout_factor
-from qnet.queueing import (
+from qnet.games.routing.profile import RoutingPlan, build_plan
+from qnet.physics.noise import availability_mix, readout_factor
+from qnet.queues.model import (
     baseline_throughput_power,
     baseline_throughput_warmup,
     splitting_benefit,
 )
-from qnet.replay import power_work, replay_queue, warmup_work
-from qnet.strategies import RoutingPlan, build_plan
+from qnet.queues.replay import power_work, replay_queue, warmup_work
 
 if TYPE_CHECKING:
-    from qnet.analytic_link import LinkModel
+    from qnet.engines.analytic import LinkModel
 
 __all__ = [
     "MIN_IDEAL_REDUCTION",
@@ -342,7 +342,7 @@ def _engine_log(
     t, x1, x2 = traffic
     result: EngineResult
     if scenario.engine.name == "analytic":
-        from qnet.analytic_link import run_analytic
+        from qnet.engines.analytic import run_analytic
 
         result = run_analytic(scenario, plan, t, x1, x2, rngs)
         if progress is not None:

@@ -2,7 +2,7 @@
 
 What the SeQUeNCe engine (``nodes/`` + ``protocols/entanglement.py``) does, written as
 closed forms so that tests can hold the simulation to them and so that the fast analytic
-engine (:mod:`qnet.analytic_link`) can sample the same physics. Nothing here imports
+engine (:mod:`qnet.engines.analytic`) can sample the same physics. Nothing here imports
 SeQUeNCe; the constants below are SeQUeNCe 1.3.1's defaults that the engine keeps.
 
 Topology: router A -- fiber (``arm_a_km``) -- midpoint station (two detectors) -- fiber
@@ -82,10 +82,10 @@ time within float rounding of a bin boundary could fall one bin either way.
 
 **Fidelity.** SeQUeNCe sets the heralded pair to the Werner state of the memories' raw
 fidelity F (v = (4F − 1)/3). qnet then lets each half decohere (T1, T2 of its router,
-:func:`qnet.noise.memory_kraus`) for the time it has been in memory: since its round-2
+:func:`qnet.physics.noise.memory_kraus`) for the time it has been in memory: since its round-2
 emission, i.e. ``τ_X + age`` where ``age`` is the time since the herald at the station. So
 even the "fidelity at herald" includes the photons' flight time ``τ_A, τ_B`` of storage:
-F(age) = :func:`qnet.noise.stored_pair` (v, τ_A + age, τ_B + age, T1/T2 per router).
+F(age) = :func:`qnet.physics.noise.stored_pair` (v, τ_A + age, τ_B + age, T1/T2 per router).
 
 Examples:
     >>> from qnet.config import Scenario
@@ -101,7 +101,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from qnet.noise import stored_pair, visibility_from_fidelity
+from qnet.physics.noise import stored_pair, visibility_from_fidelity
 
 if TYPE_CHECKING:
     from qnet.config import LinkConfig, Scenario

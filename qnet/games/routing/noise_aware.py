@@ -2,11 +2,11 @@
 
 The question the paper leaves open (Sec. VII): how good and how available must the pairs
 be for the quantum routing advantage to survive? Everything here is exact arithmetic on
-the ideal frontier of :func:`qnet.frontier.pareto_frontier` (quantum strategies found by
-:func:`qnet.quantum.optimize_quantum`, certified classical bounds from
-:mod:`qnet.classical`).
+the ideal frontier of :func:`.frontier.pareto_frontier` (quantum strategies found by
+:func:`.quantum.optimize_quantum`, certified classical bounds from
+:mod:`.classical`).
 
-Noise model (see :mod:`qnet.noise`). A Werner pair of visibility v measured with readout
+Noise model (see :mod:`qnet.physics.noise`). A Werner pair of visibility v measured with readout
 errors e_A, e_B has correlation tensor η·I with the *effective visibility*
 η = v (1 − 2e_A)(1 − 2e_B), so a strategy with angles θ_A, θ_B gives
 E[o_A o_B | x1, x2] = η cos 2(θ_A − θ_B) (eq. D30 × η). For a strategy whose ideal-pair
@@ -22,7 +22,7 @@ at p'' = 1/2 − (1 − 2p)/(2η): noise-aware angles are ideal angles for a shi
 Availability a. A decision finds a usable pair with probability a, independently of
 (X1, X2); otherwise both routers play a classical threshold fallback with a shared random
 bit. With (A_q, p_q) for the branch with a pair and (A_c, p_c) for the fallback, the mix
-has (law of total expectation, :func:`qnet.noise.availability_mix`)
+has (law of total expectation, :func:`qnet.physics.noise.availability_mix`)
 
     A_mix = a A_q + (1 − a) A_c,      p_mix = a p_q + (1 − a) p_c.                  (N2)
 
@@ -64,7 +64,7 @@ grid bounds (as in ``qnet frontier``). Dephased pairs (anisotropic T) are not co
 computed for isotropic noise only.
 
 Examples:
-    >>> from qnet.queueing import SystemParams
+    >>> from qnet.queues.model import SystemParams
     >>> ref = noise_reference([0.2], SystemParams(), restarts=2, quantum_step=0.05)
     >>> crit = critical_visibility(ref, 0.2)
     >>> 0.8 < crit.visibility < 1.0, round(crit.fidelity - (3 * crit.visibility + 1) / 4, 12)
@@ -81,16 +81,16 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qnet.classical import (
+from qnet.games.routing.classical import (
     ThresholdStrategy,
     best_classical_value_at_half,
     certified_classical_bound,
     classical_envelope,
 )
-from qnet.frontier import Frontier, pareto_frontier
-from qnet.noise import availability_mix, fidelity_from_visibility, readout_factor
-from qnet.quantum import PolynomialStrategy
-from qnet.queueing import SystemParams, mean_splitting_benefit
+from qnet.games.routing.frontier import Frontier, pareto_frontier
+from qnet.games.routing.quantum import PolynomialStrategy
+from qnet.physics.noise import availability_mix, fidelity_from_visibility, readout_factor
+from qnet.queues.model import SystemParams, mean_splitting_benefit
 
 __all__ = [
     "Component",
@@ -475,7 +475,7 @@ def quantum_curve(
     """Noise-aware angles for pairs with X–Z correlation tensor T (App. D3 re-run on T).
 
     For T = η·I the ideal frontier maps exactly (eq. N1). Otherwise (e.g. a pair that
-    dephased in memory, T = diag(ZZ, XX) from :func:`qnet.noise.stored_pair`, times the
+    dephased in memory, T = diag(ZZ, XX) from :func:`qnet.physics.noise.stored_pair`, times the
     readout factor) the polynomial angles are re-optimized on T at every p of the
     reference grid that T can reach (p > (1 − σ_max(T))/2), plus the best constant angles
     (n_A, n_B = the top singular vectors of T, p = (1 − σ_max)/2, A = −σ_max E[w]).

@@ -210,7 +210,7 @@ def sweep_figure(
     labelled 200k, 1M (:func:`_label`).
 
     Args:
-        df: store rows (:func:`qnet.store.load_results`); failed points are ignored.
+        df: store rows (:func:`qnet.sweeps.store.load_results`); failed points are ignored.
         spec: the sweep's stored spec (axes, log flags, mode); inferred when None.
         x: axis on the horizontal (default: the first swept axis).
         by: axis drawn as one line per value (default: the second swept axis, if any).

@@ -21,7 +21,7 @@ integrand), the root-finding residual propagated through dA*/dp = 2 tau_p, and a
 allowance of 1e-14 E[w].
 
 Examples:
-    >>> from qnet.queueing import SystemParams
+    >>> from qnet.queues.model import SystemParams
     >>> res = oracle_payoff(0.2, SystemParams(lam=0.8, mu=1.0))
     >>> res.error_bound < 1e-9, round(res.value, 4)
     (True, 0.6683)
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qnet.queueing import SystemParams, check_probability, mean_splitting_benefit
+from qnet.queues.model import SystemParams, check_probability, mean_splitting_benefit
 
 __all__ = [
     "OracleResult",
@@ -204,7 +204,7 @@ def oracle_policy_moments(
 ) -> tuple[float, float, float]:
     """E[r], E[r X1 X2], E[r S] of the w-threshold policy r = 1{w > tau_p} (eqs. A12, A19).
 
-    Feed the last two to :func:`qnet.queueing.mean_wait` for the oracle's mean wait.
+    Feed the last two to :func:`qnet.queues.model.mean_wait` for the oracle's mean wait.
     """
     pp = check_probability(p, open_interval=True)
     mu, c2 = params.mu, params.c2

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qnet.frontier import Frontier
-from qnet.plots import figure_png, new_figure
+from qnet.games.routing.frontier import Frontier
+from qnet.plots.common import figure_png, new_figure
 
 __all__ = ["frontier_figure_png", "p_from_throughput"]
 

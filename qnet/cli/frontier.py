@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qnet.cli_options import (
+from qnet.cli.options import (
     AlphaOption,
     Certificate,
     CertificateOption,
@@ -40,7 +40,7 @@ from qnet.io import write_atomic
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from qnet.frontier import Frontier
+    from qnet.games.routing.frontier import Frontier
 
 __all__ = ["frontier_csv", "register"]
 
@@ -163,9 +163,9 @@ def frontier_command(
     ] = False,
 ) -> None:
     """Certified classical vs quantum waiting-time gap against throughput (Thm 4, Fig. 3)."""
-    from qnet.frontier import p_grid_from_range, pareto_frontier
-    from qnet.plots_frontier import frontier_figure_png
-    from qnet.queueing import SystemParams
+    from qnet.games.routing.frontier import p_grid_from_range, pareto_frontier
+    from qnet.plots.frontier import frontier_figure_png
+    from qnet.queues.model import SystemParams
 
     check_epsilon(certificate, epsilon)
     check_quantum_options(p_values, degree, quadrature_points, restarts)

@@ -5,19 +5,19 @@ A :class:`RoutingPlan` is built once per run from the analysis core and then onl
 
 * **with a pair** -- a shared-randomness mixture of strategies (:class:`Mixture`): for
   ``strategy.kind = "ideal"`` the degree-n polynomial angles θ_A(x), θ_B(x) optimal on
-  ideal pairs at p (:func:`qnet.quantum.optimize_quantum`, paper D30-D33); for
+  ideal pairs at p (:func:`.quantum.optimize_quantum`, paper D30-D33); for
   ``"noise_aware"`` the mix of angle strategies (and possibly threshold strategies that
-  leave the pair unused) that :func:`qnet.thresholds.noise_aware_strategy` finds for the
+  leave the pair unused) that :func:`.noise_aware.noise_aware_strategy` finds for the
   pair quality and availability the hardware is expected to deliver, chosen jointly with
   the fallback so that the whole mix hits p (eqs. N1-N3);
 * **without a pair** -- the classical fallback mixture of threshold strategies (eq. 6),
   with a shared flip bit for load balance (Remark 2);
 * the **classical baseline**: the point of the shared-randomness envelope at p (Theorem
   9, :func:`classical_mixture`), and the **oracle** w-threshold policy at p (threshold
-  tau_p, payoff A*, :mod:`qnet.oracle`) -- what the run measures itself against.
+  tau_p, payoff A*, :mod:`.oracle`) -- what the run measures itself against.
 
 Service times are in units of 1/mu throughout. Outputs follow the paper: +1 / -1 is the
-server; threshold strategies are :class:`qnet.classical.ThresholdStrategy` (+1 below the
+server; threshold strategies are :class:`.classical.ThresholdStrategy` (+1 below the
 threshold, eq. 6 / C1).
 """
 
@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qnet.classical import ThresholdStrategy
-from qnet.quantum import PolynomialStrategy, QuantumGame
-from qnet.queueing import SystemParams, splitting_benefit
+from qnet.games.routing.classical import ThresholdStrategy
+from qnet.games.routing.quantum import PolynomialStrategy, QuantumGame
+from qnet.queues.model import SystemParams, splitting_benefit
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
-    from qnet.thresholds import Component
+    from qnet.games.routing.noise_aware import Component
 
 __all__ = [
     "ENVELOPE_GRID",
@@ -328,7 +328,7 @@ def classical_mixture(p: float, params: SystemParams) -> Mixture:
     vertices (with weight) that attain it at p. The payoff is the envelope value: what
     the mixture really earns, within the certificates' slack of the best possible.
     """
-    from qnet.classical import certified_classical_curve, classical_envelope
+    from qnet.games.routing.classical import certified_classical_curve, classical_envelope
 
     if not 0 < p <= 0.5:
         raise ValueError(
@@ -353,7 +353,7 @@ def classical_mixture(p: float, params: SystemParams) -> Mixture:
 
 
 def _mixture_of(components: tuple[Component, ...]) -> Mixture:
-    """A :class:`Mixture` from :class:`qnet.thresholds.Component` entries."""
+    """A :class:`Mixture` from :class:`.noise_aware.Component` entries."""
     total = sum(c.weight for c in components)
     return Mixture(
         weights=tuple(c.weight / total for c in components),
@@ -381,15 +381,15 @@ def build_plan(
         expected_tensor: mean X-Z correlation tensor (readout included) of the pairs the
             noise-aware mix is chosen for (default: ideal, I; ignored by the ideal plan).
             Werner pairs give η I; dephased ones diag(ZZ, XX), for which the angles are
-            re-optimized on T (:func:`qnet.thresholds.quantum_curve`).
+            re-optimized on T (:func:`.noise_aware.quantum_curve`).
         expected_availability: share of decisions expected to find a pair (likewise).
         kind: override ``strategy.kind`` ("ideal" for baselines at another p).
 
     The quantum optimizer's restarts use its own fixed seed, not the run seed, so runs
     of one scenario under different seeds play the same strategy (replications).
     """
-    from qnet.oracle import oracle_payoff
-    from qnet.quantum import QuantumGame, canonical_gauge, optimize_quantum
+    from qnet.games.routing.oracle import oracle_payoff
+    from qnet.games.routing.quantum import QuantumGame, canonical_gauge, optimize_quantum
 
     params = system_params(scenario)
     st = scenario.strategy
@@ -410,7 +410,11 @@ def build_plan(
     visibility, availability = 1.0, 1.0
     kind = st.kind if kind is None else kind
     if kind == "noise_aware":
-        from qnet.thresholds import noise_aware_strategy, noise_reference, quantum_curve
+        from qnet.games.routing.noise_aware import (
+            noise_aware_strategy,
+            noise_reference,
+            quantum_curve,
+        )
 
         ref = noise_reference(
             [p],

@@ -50,7 +50,7 @@ from qnet.config import (
     reference_rows,
     scenario_from_dict,
 )
-from qnet.store import ResultStore
+from qnet.sweeps.store import ResultStore
 
 __all__ = [
     "DEFAULT_POINT_FUNCTION",
@@ -68,7 +68,7 @@ __all__ = [
     "run_sweep",
 ]
 
-DEFAULT_POINT_FUNCTION = "qnet.runner:run_scenario"
+DEFAULT_POINT_FUNCTION = "qnet.runs.runner:run_scenario"
 """``module:function`` run for every point: ``f(scenario) -> RunRecord``."""
 
 _RANGE_KEYS = {"start", "stop", "num", "log", "values", "also"}
@@ -530,7 +530,7 @@ def run_sweep(
             default a local process pool of ``workers`` processes.
         workers: process-pool size (default: every local core).
         progress: called after each point with the counts so far.
-        function: ``module:function`` run per point (default :data:`qnet.runner.run_scenario`).
+        function: ``module:function`` run per point (default :data:`qnet.runs.runner.run_scenario`).
         retry_failed: rerun points whose earlier attempt failed.
     """
     t0 = time.perf_counter()

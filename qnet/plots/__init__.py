@@ -1,0 +1,1 @@
+"""Figures: topology, sweeps, frontier (matplotlib, written as PNG bytes)."""

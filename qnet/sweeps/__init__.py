@@ -1,0 +1,1 @@
+"""Sweeps over scenario keys, their executors and the SQLite results store."""
