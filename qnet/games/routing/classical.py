@@ -182,8 +182,10 @@ def theta_b_on_constraint(theta_a: ArrayLike, p: float, params: SystemParams) ->
         )
     ua = np.exp(-params.mu * t)
     d0a = 1.0 - 2.0 * ua
-    # u_B = (1 - (1-2p)/D0_A)/2 = (D0_A - (1-2p)) / (2 D0_A) = (p - u_A)/D0_A
-    ub = np.maximum(pp - ua, 0.0) / d0a
+    # u_B = (1 - (1-2p)/D0_A)/2 = (D0_A - (1-2p)) / (2 D0_A) = (p - u_A)/D0_A. At theta_A <=
+    # theta_min u_B is exactly 0 (theta_B = inf); exp(-mu theta_min) = p only up to the last
+    # bit of the libm/SIMD exp in use, so the boundary is decided on theta, not on p - u_A.
+    ub = np.where(t <= tmin, 0.0, np.maximum(pp - ua, 0.0) / d0a)
     safe = np.where(ub > 0.0, ub, 1.0)
     out = np.where(ub > 0.0, -np.log(safe) / params.mu, math.inf)
     return _out(out, theta_a)
