@@ -34,7 +34,7 @@ import numpy as np
 from qnet.config import load_scenario
 from qnet.games.routing.profile import build_plan
 from qnet.queues.replay import replay_queue
-from qnet.runs.runner import run_scenario, sample_traffic, streams
+from qnet.runs.runner import run_decisions, run_scenario, sample_traffic, streams
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,8 +91,6 @@ def bench_replay(n: int) -> None:
 
 
 def bench_engines(seq_decisions: int) -> None:
-    from qnet.engines.analytic import run_analytic
-
     sc = load_scenario(ROOT / "scenarios/paper-ideal.toml")
     plan = build_plan(sc)
     times = {}
@@ -104,12 +102,7 @@ def bench_engines(seq_decisions: int) -> None:
         rngs = streams(s.seed)
         t, x1, x2 = sample_traffic(s, rngs["traffic"])
         t0 = time.perf_counter()
-        if engine == "analytic":
-            run_analytic(s, plan, t, x1, x2, rngs)
-        else:
-            from protocols.routing import run_sequence
-
-            run_sequence(s, plan, t, x1, x2, rngs)
+        run_decisions(s, plan, (t, x1, x2), rngs, None)
         dt = time.perf_counter() - t0
         times[engine] = dt / n
         print(f"{engine} engine: {n:,} decisions in {dt:.2f} s = {n / dt:,.0f} decisions/s")
@@ -183,7 +176,6 @@ def _measure_pairs(builder: Callable[..., Any], formalism: str, n: int) -> float
 
 def bench_measurement(seq_decisions: int, rounds: int = 3) -> None:
     from protocols.entanglement import measurement_circuit
-    from protocols.routing import run_sequence
 
     for formalism, n in (("ket_vector", 3000), ("density_matrix", 300)):
         old = min(_measure_pairs(legacy_measurement_circuit, formalism, n) for _ in range(2))
@@ -209,9 +201,9 @@ def bench_measurement(seq_decisions: int, rounds: int = 3) -> None:
                 t, x1, x2 = sample_traffic(s, rngs["traffic"])
                 with _circuits(builder):
                     t0 = time.process_time()
-                    res = run_sequence(s, plan, t, x1, x2, rngs)
+                    log, _ = run_decisions(s, plan, (t, x1, x2), rngs, None)
                     best[name] = min(best[name], time.process_time() - t0)
-                outputs[name] = (res.log.o_a.tobytes(), res.log.o_b.tobytes())
+                outputs[name] = (log.o_a.tobytes(), log.o_b.tobytes())
         same = "identical" if outputs["previous"] == outputs["current"] else "DIFFERENT"
         print(
             f"SeQUeNCe engine, paper-ideal ({formalism}), {n:,} decisions: "

@@ -1,31 +1,21 @@
-"""The routing protocol on the SeQUeNCe timeline: real simulated pairs spent on decisions.
+"""The decision protocol on the SeQUeNCe timeline: real simulated pairs spent on decisions.
 
-Customer pairs arrive at the times the runner drew (Poisson(lambda), one customer at each
-router at the same instant; service times Exp(mu)). Each arrival is an event on the
-SeQUeNCe timeline of the link built by :func:`nodes.network.build_network`, which keeps
-generating Barrett-Kok pairs on every free slot pair in the background. At the event each
-router, as a :class:`RouterAgent`, acts on its own information only:
+Decisions happen at the times the runner drew; each is an event on the SeQUeNCe timeline
+of the link built by :func:`nodes.network.build_network`, which keeps generating
+Barrett-Kok pairs on every free slot pair in the background. At the event each player, as
+a :class:`RouterAgent`, acts on its own information only:
 
 1. it looks in *its own* pair store for the pair the agreement rule selects at this
    instant (usable from herald + the longer herald delay, not past the cutoff,
    ``oldest``/``newest`` by herald id: both stores give the same pair without any
    message -- the protocol checks this and counts disagreements);
-2. with a pair, it plays the plan's with-pair mixture (component chosen by a shared
-   uniform): for angle strategies it measures its half at θ(x) (x = its customer's
-   service time in units of 1/mu), by the Born rule on the true state in SeQUeNCe's
-   quantum manager (after the memory's decoherence, :mod:`protocols.entanglement`), and
-   applies its readout error; the outcome is the server (a threshold component, which a
-   noise-aware plan may pick, leaves the pair in store);
-3. without one, it plays the plan's classical fallback with the routers' shared random
-   numbers of this decision (mixture choice and flip bit, a seeded stream both hold).
+2. if a pair is there and its decision's settings want one, it measures its half at its
+   angle θ by the Born rule on the true state in SeQUeNCe's quantum manager (after the
+   memory's decoherence, :mod:`protocols.entanglement`) and applies its readout error.
 
-Both routers also flip a quantum outcome together on the shared bit, which leaves
-o_A o_B unchanged and removes the Z bias amplitude damping gives a single router's output
-(:mod:`qnet.physics.noise`), so servers stay load-balanced. One pair at most per decision.
-
-The run yields a :class:`qnet.decisions.log.DecisionLog` (arrival time, x1, x2, o_A, o_B, pair
-used, its age and its fidelity at use read from the quantum manager just before the
-measurements), wrapped in a :class:`qnet.engines.analytic.EngineResult`.
+What the players then route (fallback, unused pair, measured outcome with the shared
+flip) is :meth:`qnet.decisions.step.DecisionStep.outputs`, the same code the analytic
+engine's results go through. The run yields a :class:`qnet.engines.base.PairUse`.
 """
 
 from __future__ import annotations
@@ -37,14 +27,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nodes.network import LinkNetwork, build_network
-from qnet.decisions.log import DecisionLog
-from qnet.engines.analytic import EngineResult
+from qnet.decisions.step import MeasurementSettings
+from qnet.engines.base import PairUse
 from qnet.physics.link import PS_PER_S
 
 if TYPE_CHECKING:
     from protocols.entanglement import PairRecord
     from qnet.config import Scenario
-    from qnet.games.routing.profile import RoutingPlan
 
 __all__ = ["RouterAgent", "RoutingProtocol", "run_sequence"]
 
@@ -67,55 +56,37 @@ class RouterAgent:
         """The pair this router's store selects for a decision at ``t_ps`` (or None)."""
         return self.net.select_pair(self.side, t_ps)
 
-    def measure(self, pair: PairRecord, theta: float, flip: int, readout_u: float) -> int:
-        """The server (+1/-1): its half measured at θ, readout error, shared flip."""
+    def measure(self, pair: PairRecord, theta: float, readout_u: float) -> int:
+        """Its half measured at θ (±1), with its readout error."""
         outcome = self.net.measure(self.side, pair, float(theta))
         if readout_u < self.readout_error:
             outcome = -outcome
-        return outcome * flip
+        return outcome
 
 
 class RoutingProtocol:
-    """Schedules every customer-pair arrival on the timeline and records the decisions."""
+    """Schedules every decision on the timeline and records the pairs used and outcomes."""
 
     def __init__(
         self,
         net: LinkNetwork,
-        plan: RoutingPlan,
         scenario: Scenario,
         t_s: np.ndarray,
-        x1_s: np.ndarray,
-        x2_s: np.ndarray,
+        settings: MeasurementSettings,
         rngs: dict[str, np.random.Generator],
     ) -> None:
         n = len(t_s)
-        mu = scenario.traffic.mu_hz
         self.net = net
         self.t_ps = np.round(np.asarray(t_s) * PS_PER_S).astype(np.int64)
-        self.x1 = np.asarray(x1_s) * mu
-        self.x2 = np.asarray(x2_s) * mu
-        outcome_u = rngs["outcomes"].random((n, 2))  # the routers' readout-error draws
-        shared_u = rngs["shared"].random((n, 3))  # both routers hold these
-        self.readout_u = outcome_u
-        self.flip = np.where(shared_u[:, 1] < 0.5, -1, 1).astype(np.int8)
-        # What each router would play in each branch: a function of its own service
-        # time and the shared numbers only (precomputed here for speed).
-        self.fallback_a, self.fallback_b = plan.fallback_outputs(
-            self.x1, self.x2, shared_u[:, 0], shared_u[:, 1]
-        )
-        k = plan.with_pair.choose(shared_u[:, 2])
-        self.quantum_component = plan.with_pair.is_quantum(k)
-        self.theta_a, self.theta_b = plan.angles(k, self.x1, self.x2)
-        self.ignore_a, self.ignore_b = plan.with_pair_threshold_outputs(
-            k, self.x1, self.x2, shared_u[:, 1]
-        )
+        self.settings = settings
+        self.readout_u = rngs["outcomes"].random((n, 2))  # the routers' readout-error draws
         self.agents = {
             "a": RouterAgent("a", net, scenario.router_a.readout_error),
             "b": RouterAgent("b", net, scenario.router_b.readout_error),
         }
         self.available = np.zeros(n, dtype=bool)
-        self.o_a = np.zeros(n, dtype=np.int8)
-        self.o_b = np.zeros(n, dtype=np.int8)
+        self.outcome_a = np.zeros(n, dtype=np.int8)
+        self.outcome_b = np.zeros(n, dtype=np.int8)
         self.used = np.zeros(n, dtype=bool)
         self.age_s = np.full(n, np.nan)
         self.fidelity = np.full(n, np.nan)
@@ -132,18 +103,15 @@ class RoutingProtocol:
             self.disagreements += 1
             pair_a = pair_b = None
         if pair_a is None or pair_b is None:
-            self.o_a[i], self.o_b[i] = self.fallback_a[i], self.fallback_b[i]
             return
         self.available[i] = True
-        if not self.quantum_component[i]:  # the plan leaves this pair unused
-            self.o_a[i], self.o_b[i] = self.ignore_a[i], self.ignore_b[i]
+        if not self.settings.wants_pair[i]:  # the chosen component leaves this pair unused
             return
         self.used[i] = True
         self.age_s[i] = (t - pair_a.herald_ps) / PS_PER_S
         self.fidelity[i] = self.net.pair_fidelity(pair_a, t)
-        flip = int(self.flip[i])
-        self.o_a[i] = a.measure(pair_a, self.theta_a[i], flip, self.readout_u[i, 0])
-        self.o_b[i] = b.measure(pair_b, self.theta_b[i], flip, self.readout_u[i, 1])
+        self.outcome_a[i] = a.measure(pair_a, self.settings.theta_a[i], self.readout_u[i, 0])
+        self.outcome_b[i] = b.measure(pair_b, self.settings.theta_b[i], self.readout_u[i, 1])
 
     def run(self, progress: Callable[[str, float], None] | None = None) -> None:
         """Run the timeline through every arrival, a chunk of events at a time."""
@@ -159,39 +127,35 @@ class RoutingProtocol:
 
 def run_sequence(
     scenario: Scenario,
-    plan: RoutingPlan,
     t_s: np.ndarray,
-    x1_s: np.ndarray,
-    x2_s: np.ndarray,
+    settings: MeasurementSettings,
     rngs: dict[str, np.random.Generator],
     progress: Callable[[str, float], None] | None = None,
-) -> EngineResult:
-    """Decision log of the SeQUeNCe engine for pre-sampled traffic (the runner's streams).
+) -> PairUse:
+    """Pairs supplied and measured on the SeQUeNCe timeline at the decision times ``t_s``.
 
     ``rngs`` holds the runner's named streams; the link's node generators are seeded from
-    the ``"link"`` stream, the readout draws from ``"outcomes"``, the routers' shared
-    numbers from ``"shared"``.
+    the ``"link"`` stream, the readout draws from ``"outcomes"``.
     """
     seed = np.random.SeedSequence(int(rngs["link"].integers(2**63)))
     net = build_network(scenario, seed=seed)
     try:
-        proto = RoutingProtocol(net, plan, scenario, t_s, x1_s, x2_s, rngs)
+        proto = RoutingProtocol(net, scenario, t_s, settings, rngs)
         proto.run(progress)
         if proto.disagreements:
             raise RuntimeError(
                 f"the routers' pair stores disagreed at {proto.disagreements} decisions"
             )
         counters = net.supply.counters
-        log = DecisionLog(
-            t_s=np.asarray(t_s, dtype=float),
-            x1_s=np.asarray(x1_s, dtype=float),
-            x2_s=np.asarray(x2_s, dtype=float),
-            o_a=proto.o_a,
-            o_b=proto.o_b,
-            used_pair=proto.used,
+        return PairUse(
+            available=proto.available,
+            used=proto.used,
+            outcome_a=proto.outcome_a,
+            outcome_b=proto.outcome_b,
             pair_age_s=proto.age_s,
             pair_fidelity=proto.fidelity,
+            pairs_heralded=int(counters.successes),
+            pairs_discarded=int(counters.discarded),
         )
-        return EngineResult(log, proto.available, int(counters.successes), int(counters.discarded))
     finally:
         net.close()

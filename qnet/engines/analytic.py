@@ -23,18 +23,13 @@ simulated photon by photon:
   its emission (photon flight time to the station plus the pair's age, the use time minus
   the herald time) in a memory with (T1, T2), as :mod:`qnet.physics.link` specifies:
   :func:`qnet.physics.noise.stored_pair` gives its X-Z correlation tensor T and fidelity.
-* **Outcomes.** Router A's outcome is a fair coin; router B's agrees with probability
-  ``(1 + E)/2`` where ``E = (1-2e_A)(1-2e_B) n(θ_A)ᵀ T n(θ_B)`` (uniform marginals,
-  exact correlation; amplitude-damping bias is removed by the shared flip the protocol
-  applies, see :mod:`qnet.physics.noise`).
-* **Plan.** With a usable pair the routers play the plan's with-pair mixture (component
-  chosen by a shared uniform): polynomial angles measure the pair; a threshold component
-  (noise-aware plans may choose one) leaves it in store. Without a usable pair both
-  routers play the plan's classical fallback mixture with the shared random numbers of
-  that decision.
+* **Outcomes.** Where a decision's settings want a pair and one is usable, it is
+  measured: uniform marginals, E[o_A o_B] = (1-2e_A)(1-2e_B) n(θ_A)ᵀ T n(θ_B)
+  (amplitude-damping bias is removed by the players' shared flip, see :mod:`qnet.physics.noise`).
+  What the players route is decided by :mod:`qnet.decisions.step`, not here.
 
-One pair at most per customer-pair decision. Cost: one Python step per decision over the
-K slots (fine for K up to tens); everything else is vectorized.
+One pair at most per decision. Cost: one Python step per decision over the K slots (fine
+for K up to tens); everything else is vectorized.
 """
 
 from __future__ import annotations
@@ -44,19 +39,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qnet.decisions.log import DecisionLog
+from qnet.decisions.step import MeasurementSettings
+from qnet.engines.base import PairUse
 from qnet.physics.noise import readout_factor
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
-    from qnet.games.routing.profile import RoutingPlan
 
 __all__ = [
-    "EngineResult",
     "LinkModel",
     "PairSupply",
-    "decide",
     "link_model",
+    "measure_pairs",
     "run_analytic",
     "sample_pair_supply",
     "stored_pair_tensors",
@@ -200,25 +194,6 @@ def link_model(scenario: Scenario) -> LinkModel:
 
 
 @dataclass(frozen=True)
-class EngineResult:
-    """What an engine hands the runner (both engines return this shape).
-
-    Attributes:
-        log: the decision log, one row per customer pair (``used_pair``: a pair was
-            measured).
-        available: per decision, whether a usable pair existed (a noise-aware plan may
-            leave it unused).
-        pairs_heralded: pairs heralded up to the last decision.
-        pairs_discarded: pairs discarded at the cutoff / expiry age.
-    """
-
-    log: DecisionLog
-    available: np.ndarray
-    pairs_heralded: int
-    pairs_discarded: int
-
-
-@dataclass(frozen=True)
 class PairSupply:
     """Which decisions found a usable pair, and that pair's herald time.
 
@@ -345,101 +320,76 @@ def stored_pair_tensors(age_s: np.ndarray, model: LinkModel) -> tuple[np.ndarray
     return tensors, fid
 
 
-def decide(
-    x1_s: np.ndarray,
-    x2_s: np.ndarray,
-    available: np.ndarray,
-    used_pair: np.ndarray,
+def measure_pairs(
+    settings: MeasurementSettings,
+    used: np.ndarray,
     tensors: np.ndarray,
-    plan: RoutingPlan,
+    flip: np.ndarray,
     *,
-    mu_hz: float,
     readout_factor: float,
     outcome_uniforms: np.ndarray,
-    shared_uniforms: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Outputs (o_A, o_B) of every decision: the with-pair mix where a pair is available,
-    measured outcomes where it is used, the fallback mixture elsewhere.
+    """Measurement outcomes (±1, 0 where unused) of the pairs with X-Z tensors ``tensors``.
 
-    Args:
-        x1_s, x2_s: service times [s]; the plan works in units of 1/mu.
-        available: which decisions found a usable pair; ``used_pair`` which measured it
-            (available and a quantum component chosen); ``tensors`` its T, (n_used, 2, 2).
-        plan: the routing plan.
-        mu_hz: service rate, to make service times dimensionless.
-        readout_factor: (1-2e_A)(1-2e_B).
-        outcome_uniforms: (n, 2) uniforms: A's coin, B's agreement draw.
-        shared_uniforms: (n, 3) uniforms both routers hold: fallback mixture choice, flip
-            bit, with-pair component choice.
+    E[o_A o_B] = (1-2e_A)(1-2e_B) n(θ_A)ᵀ T n(θ_B) with uniform marginals: A's *routed*
+    outcome (after the shared ``flip``) is the coin ``outcome_uniforms[:, 0] < 1/2`` and
+    B's agrees with it with probability (1 + E)/2 (``outcome_uniforms[:, 1]``); the raw
+    outcomes are those times the flip, equal in law to drawing them directly.
     """
-    x1, x2 = x1_s * mu_hz, x2_s * mu_hz
-    o_a, o_b = plan.fallback_outputs(x1, x2, shared_uniforms[:, 0], shared_uniforms[:, 1])
-    k = plan.with_pair.choose(shared_uniforms[:, 2])
-    ignore = np.flatnonzero(np.asarray(available) & ~np.asarray(used_pair))
-    if len(ignore):
-        o_a[ignore], o_b[ignore] = plan.with_pair_threshold_outputs(
-            k[ignore], x1[ignore], x2[ignore], shared_uniforms[ignore, 1]
-        )
-    idx = np.flatnonzero(used_pair)
+    n = len(used)
+    out_a = np.zeros(n, dtype=np.int8)
+    out_b = np.zeros(n, dtype=np.int8)
+    idx = np.flatnonzero(used)
     if len(idx):
-        th_a, th_b = plan.angles(k[idx], x1[idx], x2[idx])
+        th_a, th_b = settings.theta_a[idx], settings.theta_b[idx]
         n_a = np.stack([np.cos(2 * th_a), np.sin(2 * th_a)], axis=1)
         n_b = np.stack([np.cos(2 * th_b), np.sin(2 * th_b)], axis=1)
         corr = readout_factor * np.einsum("ni,nij,nj->n", n_a, tensors, n_b)
         qa = np.where(outcome_uniforms[idx, 0] < 0.5, 1, -1)
         agree = outcome_uniforms[idx, 1] < 0.5 * (1.0 + corr)
-        o_a[idx] = qa
-        o_b[idx] = np.where(agree, qa, -qa)
-    return o_a, o_b
+        out_a[idx] = qa * flip[idx]
+        out_b[idx] = np.where(agree, qa, -qa) * flip[idx]
+    return out_a, out_b
 
 
 def run_analytic(
     scenario: Scenario,
-    plan: RoutingPlan,
     t_s: np.ndarray,
-    x1_s: np.ndarray,
-    x2_s: np.ndarray,
+    settings: MeasurementSettings,
+    flip: np.ndarray,
     rngs: dict[str, np.random.Generator],
     *,
     model: LinkModel | None = None,
-) -> EngineResult:
-    """Decision log of the analytic engine for pre-sampled traffic (the runner's streams).
+) -> PairUse:
+    """Pairs supplied and measured by the analytic engine at the decision times ``t_s``.
 
-    ``rngs`` holds the named streams ``"link"``, ``"outcomes"`` and ``"shared"``.
+    ``rngs`` holds the named streams ``"link"`` (generation) and ``"outcomes"``.
     """
     model = model if model is not None else link_model(scenario)
     n = len(t_s)
     outcome_u = rngs["outcomes"].random((n, 2))
-    shared_u = rngs["shared"].random((n, 3))
-    wants = plan.with_pair.is_quantum(plan.with_pair.choose(shared_u[:, 2]))
-    supply = sample_pair_supply(t_s, model, rngs["link"], wants)
+    supply = sample_pair_supply(t_s, model, rngs["link"], settings.wants_pair)
     age = np.full(n, np.nan)
     fid = np.full(n, np.nan)
     used = supply.used_pair
     age[used] = t_s[used] - supply.herald_s[used]
     tensors, fid_used = stored_pair_tensors(age[used], model)
     fid[used] = fid_used
-    factor = readout_factor(model.readout_error_a, model.readout_error_b)
-    o_a, o_b = decide(
-        x1_s,
-        x2_s,
-        supply.available,
+    out_a, out_b = measure_pairs(
+        settings,
         used,
         tensors,
-        plan,
-        mu_hz=scenario.traffic.mu_hz,
-        readout_factor=factor,
+        flip,
+        readout_factor=readout_factor(model.readout_error_a, model.readout_error_b),
         outcome_uniforms=outcome_u,
-        shared_uniforms=shared_u,
     )
-    log = DecisionLog(
-        t_s=np.asarray(t_s, dtype=float),
-        x1_s=np.asarray(x1_s, dtype=float),
-        x2_s=np.asarray(x2_s, dtype=float),
-        o_a=o_a.astype(np.int8),
-        o_b=o_b.astype(np.int8),
-        used_pair=used,
+    return PairUse(
+        available=supply.available,
+        used=used,
+        outcome_a=out_a,
+        outcome_b=out_b,
         pair_age_s=age,
         pair_fidelity=fid,
+        pairs_heralded=supply.heralded,
+        pairs_discarded=supply.discarded,
     )
-    return EngineResult(log, supply.available, supply.heralded, supply.discarded)

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +49,9 @@ import numpy as np
 
 from qnet.config import Scenario
 from qnet.decisions.log import DecisionLog
-from qnet.engines.analytic import EngineResult, link_model, sample_pair_supply, stored_pair_tensors
+from qnet.decisions.step import DecisionStep
+from qnet.engines.analytic import link_model, sample_pair_supply, stored_pair_tensors
+from qnet.engines.base import PairUse, Progress
 from qnet.estimators import (
     Estimate,
     PolicyComparison,
@@ -80,13 +81,12 @@ __all__ = [
     "RunRecord",
     "run_scenario",
     "sample_traffic",
+    "run_decisions",
     "simulate",
     "queue_batch_count",
     "streams",
 ]
 
-Progress = Callable[[str, float], None]
-"""Progress callback: ``progress(stage, fraction_done)`` with fraction in [0, 1]."""
 
 MIN_QUEUE_BATCH_DECISIONS = 1000
 """Smallest batch (decisions) for queue-replay CIs; queue output at rho = 0.8 is
@@ -332,27 +332,40 @@ class RunOutput:
     reduction_game_series: np.ndarray
 
 
-def _engine_log(
+def run_decisions(
     scenario: Scenario,
     plan: RoutingPlan,
     traffic: tuple[np.ndarray, np.ndarray, np.ndarray],
     rngs: dict[str, np.random.Generator],
     progress: Progress | None,
-) -> EngineResult:
+) -> tuple[DecisionLog, PairUse]:
+    """Every decision of the run: the protocol step around the scenario's engine."""
     t, x1, x2 = traffic
-    result: EngineResult
+    mu = scenario.traffic.mu_hz
+    shared_u = rngs["shared"].random((len(t), 3))  # both routers hold these
+    step = DecisionStep.prepare(plan, x1 * mu, x2 * mu, shared_u)
     if scenario.engine.name == "analytic":
         from qnet.engines.analytic import run_analytic
 
-        result = run_analytic(scenario, plan, t, x1, x2, rngs)
+        use = run_analytic(scenario, t, step.settings, step.flip, rngs)
         if progress is not None:
             progress("simulating decisions", 1.0)
     else:
-        # The SeQUeNCe engine is imported lazily: qnet itself never imports SeQUeNCe.
-        from protocols.routing import run_sequence
+        from qnet.engines.sequence import run_sequence
 
-        result = run_sequence(scenario, plan, t, x1, x2, rngs, progress=progress)
-    return result
+        use = run_sequence(scenario, t, step.settings, rngs, progress=progress)
+    o_a, o_b = step.outputs(use.available, use.used, use.outcome_a, use.outcome_b)
+    log = DecisionLog(
+        t_s=np.asarray(t, dtype=float),
+        x1_s=np.asarray(x1, dtype=float),
+        x2_s=np.asarray(x2, dtype=float),
+        o_a=o_a,
+        o_b=o_b,
+        used_pair=use.used,
+        pair_age_s=use.pair_age_s,
+        pair_fidelity=use.pair_fidelity,
+    )
+    return log, use
 
 
 def _mean_ratio(values: np.ndarray, mask: np.ndarray, batches: int) -> Estimate:
@@ -386,8 +399,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     else:
         plan = build_plan(scenario)
     traffic = sample_traffic(scenario, rngs["traffic"])
-    result = _engine_log(scenario, plan, traffic, rngs, progress)
-    log = result.log
+    log, result = run_decisions(scenario, plan, traffic, rngs, progress)
     if progress is not None:
         progress("replaying queues", 0.0)
 

@@ -1,0 +1,28 @@
+"""The SeQUeNCe engine's entry point: reaches ``protocols/`` and ``nodes/`` lazily, so that
+importing qnet never imports SeQUeNCe."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from qnet.config import Scenario
+    from qnet.decisions.step import MeasurementSettings
+    from qnet.engines.base import PairUse, Progress
+
+__all__ = ["run_sequence"]
+
+
+def run_sequence(
+    scenario: Scenario,
+    t_s: np.ndarray,
+    settings: MeasurementSettings,
+    rngs: dict[str, np.random.Generator],
+    progress: Progress | None = None,
+) -> PairUse:
+    """Pairs supplied and measured on SeQUeNCe's timeline (:mod:`protocols.routing`)."""
+    from protocols.routing import run_sequence as run_on_timeline
+
+    return run_on_timeline(scenario, t_s, settings, rngs, progress=progress)
