@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from qnet.config import load_scenario
-from qnet.games.routing.profile import build_plan
+from qnet.games.routing.profile import build_profile
 from qnet.queues.replay import replay_queue
 from qnet.runs.runner import run_decisions, run_scenario, sample_traffic, streams
 
@@ -92,7 +92,7 @@ def bench_replay(n: int) -> None:
 
 def bench_engines(seq_decisions: int) -> None:
     sc = load_scenario(ROOT / "scenarios/paper-ideal.toml")
-    plan = build_plan(sc)
+    profile = build_profile(sc)
     times = {}
     for engine, n in (("analytic", 200_000), ("sequence", seq_decisions)):
         s = load_scenario(
@@ -102,7 +102,7 @@ def bench_engines(seq_decisions: int) -> None:
         rngs = streams(s.seed)
         t, x1, x2 = sample_traffic(s, rngs["traffic"])
         t0 = time.perf_counter()
-        run_decisions(s, plan, (t, x1, x2), rngs, None)
+        run_decisions(s, profile, (t, x1, x2), rngs, None)
         dt = time.perf_counter() - t0
         times[engine] = dt / n
         print(f"{engine} engine: {n:,} decisions in {dt:.2f} s = {n / dt:,.0f} decisions/s")
@@ -184,7 +184,7 @@ def bench_measurement(seq_decisions: int, rounds: int = 3) -> None:
             f"measurement ({formalism}): {old * 1e3:.3f} -> {new * 1e3:.3f} ms per decision "
             f"(two halves), speed-up {old / new:.1f}x"
         )
-    plan = build_plan(load_scenario(ROOT / "scenarios/paper-ideal.toml"))
+    profile = build_profile(load_scenario(ROOT / "scenarios/paper-ideal.toml"))
     for formalism, n in (("ket", seq_decisions), ("density_matrix", max(seq_decisions // 2, 50))):
         s = load_scenario(
             ROOT / "scenarios/paper-ideal.toml",
@@ -201,7 +201,7 @@ def bench_measurement(seq_decisions: int, rounds: int = 3) -> None:
                 t, x1, x2 = sample_traffic(s, rngs["traffic"])
                 with _circuits(builder):
                     t0 = time.process_time()
-                    log, _ = run_decisions(s, plan, (t, x1, x2), rngs, None)
+                    log, _ = run_decisions(s, profile, (t, x1, x2), rngs, None)
                     best[name] = min(best[name], time.process_time() - t0)
                 outputs[name] = (log.o_a.tobytes(), log.o_b.tobytes())
         same = "identical" if outputs["previous"] == outputs["current"] else "DIFFERENT"

@@ -31,7 +31,6 @@ __all__ = [
     "batch_means",
     "PolicyComparison",
     "compare_policies",
-    "payoff_terms",
     "ratio_batch_means",
     "z_score",
 ]
@@ -136,11 +135,6 @@ def z_score(value: Estimate, reference: float) -> float:
     return float((value.mean - reference) / value.se)
 
 
-def payoff_terms(o_a: np.ndarray, o_b: np.ndarray, benefit: np.ndarray) -> np.ndarray:
-    """Per-decision game payoff -o_A o_B w(x1, x2); its mean is A (paper eq. 3)."""
-    return -np.asarray(o_a, dtype=float) * np.asarray(o_b, dtype=float) * benefit
-
-
 POLICIES = ("quantum", "oracle", "classical")
 
 
@@ -186,7 +180,7 @@ def compare_policies(
     Args:
         pair_wait: per-decision mean wait of the pair's two customers, per policy.
         split: per-decision split indicator, per policy.
-        payoff: per-decision payoff terms ``-o_A o_B w`` (see :func:`payoff_terms`).
+        payoff: per-decision payoff terms ``-o_A o_B w`` (:meth:`qnet.games.base.XorGame.score`).
         batches: batches for the per-decision (game payoff, split) intervals.
         queue_batches: batches for the queue-replay waits and gaps (default ``batches``).
             Queue output is correlated over many decisions (at rho = 0.8 the variance of a

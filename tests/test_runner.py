@@ -41,7 +41,7 @@ def test_paper_ideal_reproduces_the_ideal_reduction() -> None:
     """paper-ideal on the analytic engine: >= 95 % of decisions use a pair, and the measured
     gap reduction contains the analysis core's (A_qu - A_cl)/2 at p = 0.2 in its 99 % CI.
 
-    Also Lemma 1 per policy: the game-payoff gaps contain (A* - A)/2 of the plan, and the
+    Also Lemma 1 per policy: the game-payoff gaps contain (A* - A)/2 of the profile, and the
     achieved p contains 0.2. 150k decisions; each check fails by chance w.p. ~1 %.
     """
     sc = load_scenario(
@@ -230,9 +230,9 @@ def test_noise_aware_plan_hits_target_and_beats_naive() -> None:
     """Noise-aware angles (issue 4, eqs. N1-N3) on a noisy, partly available link.
 
     Trapped-ion-like link (raw fidelity 0.94, T2 = 1 s, availability ~0.5). The noise-
-    aware plan is chosen for the pilot's availability and visibility, so the run hits the
+    aware profile is chosen for the pilot's availability and visibility, so the run hits the
     target p = 0.2 (within its 99 % CI) and is compared there; the naive (ideal-angle)
-    plan drifts above 0.2. The measured game-payoff reduction contains the prediction in
+    profile drifts above 0.2. The measured game-payoff reduction contains the prediction in
     its 99 % CI, and the noise-aware reduction (at p = 0.2) is not below the naive one
     (at the naive run's own p, each against the classical baseline there).
     """
@@ -329,7 +329,7 @@ def test_retained_share_undefined_without_an_ideal_reduction() -> None:
     ideal value, CI included (paper-ideal, p = 0.2).
 
     (Werner noise, not dephasing: how much dephasing moves p depends on the common
-    rotation of the angles, which the plan fixes by ``qnet.games.routing.quantum.canonical_gauge``.)
+    rotation of the angles, fixed by ``qnet.games.routing.quantum.canonical_gauge``.)
     """
     from qnet.runs.runner import MIN_IDEAL_REDUCTION
 
@@ -367,7 +367,7 @@ def test_retained_share_undefined_without_an_ideal_reduction() -> None:
 
 def test_noise_aware_plan_that_never_spends_pairs() -> None:
     """Pairs always there but poor (raw fidelity 0.8, below F_c ~ 0.95 at p = 0.2): the
-    noise-aware plan routes classically although a pair is ready. The record says so
+    noise-aware profile routes classically although a pair is ready. The record says so
     unambiguously: availability (what the link delivers) ~1, pairs_used_share (what the
     routers spend) exactly 0 with a zero-width CI, no fidelity or age at use (NaN)."""
     sc = load_scenario(
@@ -430,7 +430,7 @@ def test_coupling_narrows_the_paired_queue_interval() -> None:
         ["engine.name=analytic", "run.decisions=40000", "run.warmup_decisions=1000", "seed=1"],
     )
     out = simulate(sc)
-    log, plan, keep = out.log, out.plan, slice(1000, None)
+    log, profile, keep = out.log, out.profile, slice(1000, None)
     mu = sc.traffic.mu_hz
     t, x1, x2 = log.t_s * mu, log.x1_s * mu, log.x2_s * mu
     rng = np.random.default_rng(np.random.SeedSequence(5))
@@ -441,8 +441,8 @@ def test_coupling_narrows_the_paired_queue_interval() -> None:
         return replay_queue(t, x1, x2, *o, first_is_a=order).pair_wait[keep]
 
     run = waits((log.o_a, log.o_b))
-    aligned = waits(plan.classical_outputs_aligned(x1, x2, u, log.o_a))
-    coupled = waits(plan.classical_outputs_coupled(x1, x2, u, log.o_a, log.o_b))
+    aligned = waits(profile.classical_outputs_aligned(x1, x2, u, log.o_a))
+    coupled = waits(profile.classical_outputs_coupled(x1, x2, u, log.o_a, log.o_b))
     assert batch_means(coupled - run, 20).ci95 < 0.8 * batch_means(aligned - run, 20).ci95
     assert out.record.gap_reduction_ci95 < 0.8 * batch_means(aligned - run, 20).ci95
 
@@ -475,20 +475,20 @@ def test_ci_coverage_of_the_ideal_reduction(monkeypatch: pytest.MonkeyPatch) -> 
     uncoupled) interval, 5x (2x) wider, ~100 %. Measured with 400 seeds: 96.3 % (queue),
     94.3 % (game).
 
-    The routing plan does not depend on the seed, so it is built once (cached).
+    The routing profile does not depend on the seed, so it is built once (cached).
     """
     import qnet.runs.runner as runner
 
-    original = runner.build_plan
+    original = runner.build_profile
     cache: dict[tuple[object, ...], object] = {}
 
-    def cached_plan(scenario: Scenario, **kw: object) -> object:
+    def cached_profile(scenario: Scenario, **kw: object) -> object:
         key = (kw.get("p"), kw.get("kind"))
         if key not in cache:
             cache[key] = original(scenario, **kw)
         return cache[key]
 
-    monkeypatch.setattr(runner, "build_plan", cached_plan)
+    monkeypatch.setattr(runner, "build_profile", cached_profile)
     base = load_scenario(SCENARIOS / "paper-ideal.toml", ["engine.name=analytic"])
     covered = {"queue": 0, "game": 0}
     n = 200

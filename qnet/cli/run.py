@@ -176,7 +176,7 @@ def run_command(
 
     scenario = scenario_or_exit(scenario_path, sets, seed)
     try:
-        with stage_progress("building routing plan", disable=as_json) as progress:
+        with stage_progress("building strategy profile", disable=as_json) as progress:
             output = simulate(scenario, progress)
     except (ScenarioError, ValueError) as err:
         fail(str(err))

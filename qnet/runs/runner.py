@@ -1,6 +1,6 @@
 """The main job: run one scenario end to end and measure what entanglement is worth.
 
-``run_scenario(scenario)`` builds the routing plan from the analysis core, draws the
+``run_scenario(scenario)`` builds the routing profile from the analysis core, draws the
 traffic (Poisson arrivals, Exp(mu) service times), lets the chosen engine (SeQUeNCe or
 the analytic link) make every routing decision with real pairs or the classical
 fallback, replays the decision log through the two-server queue, replays the *same*
@@ -10,7 +10,7 @@ returns a flat, frozen :class:`RunRecord`.
 Random streams: ``SeedSequence(scenario.seed).spawn(7)`` in this order -- traffic, link
 (pair generation), outcomes (measurement coins, readout errors), shared (the routers'
 shared random numbers: mixture choices and flip bit), order (within-batch order in the
-queue), baseline (the classical baseline's mixture choice), pilot (the noise-aware plan's
+queue), baseline (the classical baseline's mixture choice), pilot (the noise-aware profile's
 short look at the link). Same seed, same run.
 
 The baselines are coupled to the run (common random numbers): same arrivals, service
@@ -57,15 +57,13 @@ from qnet.estimators import (
     PolicyComparison,
     batch_means,
     compare_policies,
-    payoff_terms,
     ratio_batch_means,
 )
-from qnet.games.routing.profile import RoutingPlan, build_plan
+from qnet.games.routing.profile import RoutingProfile, build_profile
 from qnet.physics.noise import availability_mix, readout_factor
 from qnet.queues.model import (
     baseline_throughput_power,
     baseline_throughput_warmup,
-    splitting_benefit,
 )
 from qnet.queues.replay import power_work, replay_queue, warmup_work
 
@@ -142,14 +140,14 @@ class RunRecord:
             that each batch holds at least :data:`MIN_QUEUE_BATCH_DECISIONS` decisions
             (never below 5).
         strategy_kind: "ideal" or "noise_aware" angles.
-        target_splitting_probability: the plan's target p.
+        target_splitting_probability: the profile's target p.
         comparison_splitting_probability: the p at which the oracle and classical
             baselines are replayed and the ideal reduction is taken: the p the run is
             expected to achieve given the measured availability and pair correlation
             (equal p means equal baseline throughput). Equals the target unless noise
             pulls the played angles' p toward 1/2 (naive angles on noisy pairs).
-        expected_visibility, expected_availability: what the plan was built for (1, 1
-            for ideal plans; for noise-aware ones the pilot's availability and the mean
+        expected_visibility, expected_availability: what the profile was built for (1, 1
+            for ideal profiles; for noise-aware ones the pilot's availability and the mean
             diagonal correlation of its pair tensor, which the angles are optimized on).
         mean_service_time_s: 1/mu [s], the unit of waits and gaps.
         load: rho = lambda/mu.
@@ -157,12 +155,12 @@ class RunRecord:
             routers' stores selected the same pair): what the *link* delivers. It does not
             say whether the routers spent the pair.
         pairs_used_share: share of decisions that measured a pair: what the *routers*
-            spent. Equals ``availability`` for the ideal plan (a pair is always measured
-            when there is one). A noise-aware plan may pick, by shared randomness, a
+            spent. Equals ``availability`` for the ideal profile (a pair is always measured
+            when there is one). A noise-aware profile may pick, by shared randomness, a
             threshold strategy even when a pair is there (eqs. N1-N3: on poor pairs
             classical routing earns more); that pair stays in store and the decision is
             routed classically. ``availability`` = 1.0 with ``pairs_used_share`` = 0 means
-            the link always had a pair ready and the plan chose never to use one: the run
+            the link always had a pair ready and the profile chose never to use one: the run
             is then classical routing (gap reduction ~0, ``mean_fidelity_at_use`` NaN).
         predicted_availability: the link model's prediction for Poisson decisions
             (exact for one slot pair, birth-death chain for K > 1; NaN with a cutoff or
@@ -318,7 +316,7 @@ class RunOutput:
     Attributes:
         record: the flat :class:`RunRecord`.
         log: the engine's decision log (all decisions, warm-up included).
-        plan: the routing plan that was played.
+        profile: the routing profile that was played.
         comparison: the policy comparison on the measured decisions.
         reduction_series: per-decision Wq(classical) - Wq(quantum) (measured part).
         reduction_game_series: per-decision (A_qu - A_cl)/2 terms (measured part).
@@ -326,7 +324,7 @@ class RunOutput:
 
     record: RunRecord
     log: DecisionLog
-    plan: RoutingPlan
+    profile: RoutingProfile
     comparison: PolicyComparison
     reduction_series: np.ndarray
     reduction_game_series: np.ndarray
@@ -334,7 +332,7 @@ class RunOutput:
 
 def run_decisions(
     scenario: Scenario,
-    plan: RoutingPlan,
+    profile: RoutingProfile,
     traffic: tuple[np.ndarray, np.ndarray, np.ndarray],
     rngs: dict[str, np.random.Generator],
     progress: Progress | None,
@@ -343,7 +341,7 @@ def run_decisions(
     t, x1, x2 = traffic
     mu = scenario.traffic.mu_hz
     shared_u = rngs["shared"].random((len(t), 3))  # both routers hold these
-    step = DecisionStep.prepare(plan, x1 * mu, x2 * mu, shared_u)
+    step = DecisionStep.prepare(profile, x1 * mu, x2 * mu, shared_u)
     if scenario.engine.name == "analytic":
         from qnet.engines.analytic import run_analytic
 
@@ -390,16 +388,16 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
             f"[5, {measured // 2}]"
         )
     if progress is not None:
-        progress("building routing plan", 0.0)
+        progress("building routing profile", 0.0)
     rngs = streams(scenario.seed)
     model = link_model(scenario)
     if scenario.strategy.kind == "noise_aware":
         tensor_pilot, a = _pilot(scenario, model, rngs["pilot"])
-        plan = build_plan(scenario, expected_tensor=tensor_pilot, expected_availability=a)
+        profile = build_profile(scenario, expected_tensor=tensor_pilot, expected_availability=a)
     else:
-        plan = build_plan(scenario)
+        profile = build_profile(scenario)
     traffic = sample_traffic(scenario, rngs["traffic"])
-    log, result = run_decisions(scenario, plan, traffic, rngs, progress)
+    log, result = run_decisions(scenario, profile, traffic, rngs, progress)
     if progress is not None:
         progress("replaying queues", 0.0)
 
@@ -409,13 +407,13 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     available = result.available[keep]
     a_hat = float(available.mean())
     tensor = _mean_tensor(model, log, keep)
-    payoff_wp, split_wp = plan.with_pair_value(tensor)
+    payoff_wp, split_wp = profile.with_pair_value(tensor)
     predicted_payoff, comparison_p = availability_mix(
-        a_hat, payoff_wp, split_wp, plan.fallback.payoff, plan.fallback.splitting_probability
+        a_hat, payoff_wp, split_wp, profile.fallback.payoff, profile.fallback.splitting_probability
     )
-    base = plan
-    if abs(comparison_p - plan.p) > 1e-6:
-        base = build_plan(scenario, p=min(max(comparison_p, 1e-4), 0.5), kind="ideal")
+    base = profile
+    if abs(comparison_p - profile.p) > 1e-6:
+        base = build_profile(scenario, p=min(max(comparison_p, 1e-4), 0.5), kind="ideal")
 
     mu = scenario.traffic.mu_hz
     t, x1, x2 = (log.t_s * mu, log.x1_s * mu, log.x2_s * mu)
@@ -434,7 +432,6 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         if q.throughput_model == "warmup"
         else power_work(q.power_k)
     )
-    w = splitting_benefit(x1, x2, plan.params)
     waits, splits, payoffs = {}, {}, {}
     idle_work_q = None
     for name, (o_a, o_b) in outputs.items():
@@ -449,7 +446,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         )
         waits[name] = r.pair_wait[keep]
         splits[name] = r.split[keep].astype(float)
-        payoffs[name] = payoff_terms(o_a, o_b, w)[keep]
+        payoffs[name] = profile.game.score(x1, x2, o_a, o_b)[keep]
         if name == "quantum":
             idle_work_q = r.idle_work
     batches = scenario.run.batches
@@ -466,9 +463,9 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     used_share = batch_means(used.astype(float), batches)
     p_hat = comp.splitting_probability["quantum"].mean
     if q.throughput_model == "warmup":
-        predicted_thr = float(baseline_throughput_warmup(p_hat, plan.params))
+        predicted_thr = float(baseline_throughput_warmup(p_hat, profile.params))
     else:
-        predicted_thr = float(baseline_throughput_power(p_hat, plan.params, q.power_k))
+        predicted_thr = float(baseline_throughput_power(p_hat, profile.params, q.power_k))
 
     predicted_av = (
         model.predicted_availability(scenario.traffic.lam_hz)
@@ -491,11 +488,11 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         warmup_decisions=scenario.run.warmup_decisions,
         batches=batches,
         queue_batches=qb,
-        strategy_kind=plan.kind,
-        target_splitting_probability=plan.p,
+        strategy_kind=profile.kind,
+        target_splitting_probability=profile.p,
         comparison_splitting_probability=base.p,
-        expected_visibility=plan.visibility,
-        expected_availability=plan.availability,
+        expected_visibility=profile.visibility,
+        expected_availability=profile.availability,
         mean_service_time_s=scenario.traffic.mean_service_time_s,
         load=scenario.traffic.rho,
         availability=availability.mean,
@@ -550,7 +547,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     return RunOutput(
         record=record,
         log=log,
-        plan=plan,
+        profile=profile,
         comparison=comp,
         reduction_series=waits["classical"] - waits["quantum"],
         reduction_game_series=0.5 * (payoffs["quantum"] - payoffs["classical"]),
@@ -589,7 +586,7 @@ PILOT_DECISIONS = 20_000
 def _pilot(
     scenario: Scenario, model: LinkModel, rng: np.random.Generator
 ) -> tuple[np.ndarray, float]:
-    """Expected pair tensor and availability for the noise-aware plan.
+    """Expected pair tensor and availability for the noise-aware profile.
 
     A short look at the link with the analytic sampler (its own stream): availability of
     :data:`PILOT_DECISIONS` Poisson decisions (every one consuming a pair it finds) and

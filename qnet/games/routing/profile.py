@@ -1,6 +1,6 @@
-"""The routing plan: what each router plays at the scenario's target splitting probability.
+"""The routing profile: what each router plays at the scenario's target splitting probability.
 
-A :class:`RoutingPlan` is built once per run from the analysis core and then only
+A :class:`RoutingProfile` is built once per run from the analysis core and then only
 *evaluated* by the engines and the replay. It holds two branches and two baselines:
 
 * **with a pair** -- a shared-randomness mixture of strategies (:class:`Mixture`): for
@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qnet.games.routing.classical import ThresholdStrategy
+from qnet.games.routing.game import RoutingGame
 from qnet.games.routing.quantum import PolynomialStrategy, QuantumGame
-from qnet.queues.model import SystemParams, splitting_benefit
+from qnet.queues.model import SystemParams
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
@@ -39,8 +40,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ENVELOPE_GRID",
     "Mixture",
-    "RoutingPlan",
-    "build_plan",
+    "RoutingProfile",
+    "build_profile",
     "classical_mixture",
     "couple_flip",
     "system_params",
@@ -176,7 +177,7 @@ def couple_flip(
 
 
 @dataclass(frozen=True)
-class RoutingPlan:
+class RoutingProfile:
     """Everything the routers and the baselines play at one target p (service units 1/mu).
 
     Attributes:
@@ -185,17 +186,16 @@ class RoutingPlan:
         kind: "ideal" or "noise_aware".
         visibility: mean of the diagonal of the pair tensor T the with-pair branch was
             chosen for (the effective visibility η for Werner pairs; 1: ideal).
-        availability: availability the mix was chosen for (1 for the ideal plan).
+        availability: availability the mix was chosen for (1 for the ideal profile).
         with_pair: mixture played when a usable pair exists.
         fallback: threshold mixture played when none does.
-        quantum: the ideal-pair optimal angles at p (D31) -- the ideal plan's only
+        quantum: the ideal-pair optimal angles at p (D31) -- the ideal profile's only
             with-pair strategy, and the reference for the ideal reduction.
-        quadrature_points: Gauss-Laguerre points used for the plan's payoffs.
+        quadrature_points: Gauss-Laguerre points used for the profile's payoffs.
         quantum_payoff: A of ``quantum`` on ideal pairs (T = I).
         quantum_splitting_probability: its p on ideal pairs.
         classical: the classical baseline, the envelope's mixture at p (Theorem 9).
-        tau: oracle threshold tau_p on w (split when w > tau).
-        oracle_payoff: A*(p) of the w-threshold policy.
+        game: the routing game at p (its oracle: threshold tau_p, payoff A*(p)).
     """
 
     p: float
@@ -210,8 +210,17 @@ class RoutingPlan:
     quantum_payoff: float
     quantum_splitting_probability: float
     classical: Mixture
-    tau: float
-    oracle_payoff: float
+    game: RoutingGame
+
+    @property
+    def tau(self) -> float:
+        """Oracle threshold tau_p on w (split when w > tau, A19)."""
+        return float(self.game.oracle.tau)
+
+    @property
+    def oracle_payoff(self) -> float:
+        """A*(p) of the oracle w-threshold policy (B1)."""
+        return self.game.ideal_value()
 
     def angles(
         self, k: np.ndarray, x1: np.ndarray, x2: np.ndarray
@@ -266,20 +275,11 @@ class RoutingPlan:
     def oracle_outputs_coupled(
         self, x1: np.ndarray, x2: np.ndarray, ref_a: np.ndarray, ref_b: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Oracle w-threshold outputs (split iff w > tau_p, A19) coupled by
-        :func:`couple_flip` to a reference run."""
-        split = np.asarray(splitting_benefit(x1, x2, self.params)) > self.tau
-        ones = np.ones(np.shape(split), dtype=np.int8)
-        return couple_flip(x1, x2, ones, np.where(split, -ones, ones), ref_a, ref_b)
-
-    def oracle_outputs(
-        self, x1: np.ndarray, x2: np.ndarray, server_a: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Oracle w-threshold outputs: split iff w > tau_p (A19); A goes to ``server_a`` (±1)."""
-        split = np.asarray(splitting_benefit(x1, x2, self.params)) > self.tau
-        o_a = np.asarray(server_a, dtype=np.int8)
-        o_b = np.where(split, -o_a, o_a).astype(np.int8)
-        return o_a, o_b
+        """Oracle outputs (:meth:`RoutingGame.ideal_outputs`) coupled by :func:`couple_flip`
+        to a reference run."""
+        ones = np.ones(np.shape(x1), dtype=np.int8)
+        o_a, o_b = self.game.ideal_outputs(x1, x2, ones)
+        return couple_flip(x1, x2, o_a, o_b, ref_a, ref_b)
 
     def with_pair_value(self, correlation_tensor: np.ndarray) -> tuple[float, float]:
         """(A, p) of the with-pair branch on pairs with X-Z tensor T (D32-D33, N1)."""
@@ -365,21 +365,21 @@ def _mixture_of(components: tuple[Component, ...]) -> Mixture:
     )
 
 
-def build_plan(
+def build_profile(
     scenario: Scenario,
     *,
     p: float | None = None,
     expected_tensor: np.ndarray | None = None,
     expected_availability: float = 1.0,
     kind: str | None = None,
-) -> RoutingPlan:
-    """The routing plan of a scenario from the analysis core (oracle, envelope, angles).
+) -> RoutingProfile:
+    """The routing profile of a scenario from the analysis core (oracle, envelope, angles).
 
     Args:
         scenario: the validated scenario (``strategy`` table, queue parameters).
         p: splitting probability to build for (default: the scenario's target).
         expected_tensor: mean X-Z correlation tensor (readout included) of the pairs the
-            noise-aware mix is chosen for (default: ideal, I; ignored by the ideal plan).
+            noise-aware mix is chosen for (default: ideal, I; ignored by the ideal profile).
             Werner pairs give η I; dephased ones diag(ZZ, XX), for which the angles are
             re-optimized on T (:func:`.noise_aware.quantum_curve`).
         expected_availability: share of decisions expected to find a pair (likewise).
@@ -388,21 +388,20 @@ def build_plan(
     The quantum optimizer's restarts use its own fixed seed, not the run seed, so runs
     of one scenario under different seeds play the same strategy (replications).
     """
-    from qnet.games.routing.oracle import oracle_payoff
     from qnet.games.routing.quantum import QuantumGame, canonical_gauge, optimize_quantum
 
     params = system_params(scenario)
     st = scenario.strategy
     p = st.target_splitting_probability if p is None else float(p)
     classical = classical_mixture(p, params)
-    oracle = oracle_payoff(p, params)
+    game = RoutingGame(params, p, st.degree, st.quadrature_points, st.restarts)
     res = optimize_quantum(
         p, params, degree=st.degree, quadrature_points=st.quadrature_points, restarts=st.restarts
     )
     # The ideal optimum is degenerate under a common rotation of both routers' angles;
     # fix it deterministically (and in the basis memory dephasing spares).
-    game = QuantumGame(params, st.degree, st.quadrature_points)
-    angles = canonical_gauge(res.strategy, game)
+    quantum_game = QuantumGame(params, st.degree, st.quadrature_points)
+    angles = canonical_gauge(res.strategy, quantum_game)
     ideal_with_pair = Mixture(
         (1.0,), (angles,), float(res.payoff_adaptive), float(res.splitting_probability)
     )
@@ -431,7 +430,7 @@ def build_plan(
         availability = expected_availability
         with_pair = _mixture_of(mix.with_pair) if mix.with_pair else ideal_with_pair
         fallback = _mixture_of(mix.fallback) if mix.fallback else classical
-    return RoutingPlan(
+    return RoutingProfile(
         p=p,
         params=params,
         kind=kind,
@@ -444,6 +443,5 @@ def build_plan(
         quantum_payoff=float(res.payoff_adaptive),
         quantum_splitting_probability=float(res.splitting_probability),
         classical=classical,
-        tau=float(oracle.tau),
-        oracle_payoff=float(oracle.value),
+        game=game,
     )
