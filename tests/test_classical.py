@@ -338,7 +338,7 @@ def test_envelope_input_validation():
 
 def test_abs_affine_mean_closed_form():
     """E|alpha X + beta| for X ~ Exp(mu) (the best response's value) against quad."""
-    from qnet.games.routing.classical import _abs_affine_mean
+    from qnet.games.routing.classical.envelope import _abs_affine_mean
 
     mu = OTHER.mu
     for alpha, beta in [(1.3, -0.7), (-1.3, 0.7), (0.4, 0.2), (-0.4, -0.2), (0.0, -0.5)]:
@@ -417,7 +417,7 @@ def test_every_cell_bound_dominates_the_payoff_inside_the_cell(p):
     """The per-cell bound of the tight certificate (interval enclosure and two-slope bound
     from the derivative enclosure) is >= the payoff at 64 points inside each of 4000
     random cells of every branch, widths from 1e-6 to the whole branch (seeded)."""
-    from qnet.games.routing.classical import _branch_payoff, _branches, _cell_bounds
+    from qnet.games.routing.classical.certificates import _branch_payoff, _branches, _cell_bounds
 
     rng = np.random.default_rng(np.random.SeedSequence([77, int(p * 100)]))
     for s, q, lo, hi in _branches(p):
@@ -437,7 +437,7 @@ def test_every_cell_bound_dominates_the_payoff_inside_the_cell(p):
 def test_every_lagrangian_cell_bound_dominates_inside_the_cell(slope):
     """The triangle/box bound of the dual certificate is >= E|alpha X + beta| - b/2 at 64
     points inside each of 4000 random u_B cells (widths 1e-7..1, ends included)."""
-    from qnet.games.routing.classical import (
+    from qnet.games.routing.classical.envelope import (
         _abs_affine_mean,
         _lagrangian_cell_bound,
         _lagrangian_terms,

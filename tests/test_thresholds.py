@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from qnet.games.routing import noise_aware as th
 from qnet.games.routing.classical import ThresholdStrategy
+from qnet.games.routing.noise_aware import hull, mixing, reference
 from qnet.games.routing.quantum import (
     optimize_quantum,
     quantum_payoff,
@@ -100,7 +101,7 @@ def test_best_mix_is_the_sup_convolution_and_hits_p_exactly(ref):
     can only be lower: tolerance is its resolution times the largest slope, < 2e-4); the
     reported components reproduce payoff and p (1e-12)."""
     for eta, a, p in ((0.95, 0.6, 0.2), (0.9, 0.3, 0.1), (0.97, 0.85, 0.3), (0.99, 0.5, 0.25)):
-        f, g = th._hulls(ref, th._isotropic_curve(ref, eta))
+        f, g = mixing._hulls(ref, reference._isotropic_curve(ref, eta))
         mix = th.noise_aware_strategy(ref, p, eta, a)
         pq = np.linspace(0, 0.5, 20001)
         pc = (p - a * pq) / (1 - a)
@@ -209,7 +210,7 @@ def test_naive_strategy_achieved_p_and_payoff_closed_form(ref):
     eta = v * (1 - 2 * ea) * (1 - 2 * eb)
     res = th.naive_strategy(ref, p0, v, a, ea, eb)
     q = ref.frontier.quantum_payoff[_idx(ref, p0)]
-    g = th._upper_hull(ref.classical_p, ref.classical_payoff)
+    g = hull._upper_hull(ref.classical_p, ref.classical_payoff)
     assert res.achieved_p == pytest.approx(
         a * (1 - eta * (1 - 2 * p0)) / 2 + (1 - a) * p0, abs=1e-14
     )
