@@ -26,10 +26,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qnet.games.routing import quantum
 from qnet.games.routing.classical import certified_classical_bound
 from qnet.games.routing.frontier import p_grid_from_range, pareto_frontier
 from qnet.games.routing.oracle import oracle_payoff
+from qnet.games.routing.quantum import adaptive
 from qnet.queues.model import SystemParams
 
 
@@ -79,7 +79,7 @@ def main() -> None:
 
     # Count the adaptive validations and their time inside one full run.
     spent = {"calls": 0, "seconds": 0.0}
-    original = quantum._moments
+    original = adaptive._moments
 
     def timed_moments(*a: object, **k: object) -> object:
         t0 = time.perf_counter()
@@ -89,13 +89,13 @@ def main() -> None:
             spent["calls"] += 1
             spent["seconds"] += time.perf_counter() - t0
 
-    quantum._moments = timed_moments  # type: ignore[assignment]
+    adaptive._moments = timed_moments  # type: ignore[assignment]
     try:
         t0 = time.perf_counter()
         fr = pareto_frontier(grid, params, method=args.certificate)
         t_instrumented = time.perf_counter() - t0
     finally:
-        quantum._moments = original  # type: ignore[assignment]
+        adaptive._moments = original  # type: ignore[assignment]
 
     # Interleave the unit with each frontier run so both see the same machine load.
     runs = []

@@ -11,7 +11,6 @@ from nodes.network import (
     LinkNetwork,
     build_graph,
     build_network,
-    draw_topology,
     reset_sequence_globals,
 )
 
@@ -21,7 +20,6 @@ __all__ = [
     "LinkReport",
     "build_graph",
     "build_network",
-    "draw_topology",
     "reset_sequence_globals",
     "run_link",
 ]

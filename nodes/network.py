@@ -1,6 +1,6 @@
 """Build the qnet link on SeQUeNCe from a scenario, and the API the routing protocol uses.
 
-Topology (a networkx graph, :func:`build_graph`; :func:`draw_topology` draws it)::
+Topology (a networkx graph, :func:`build_graph`; :mod:`qnet.plots.topology` draws it)::
 
     router_a --(arm_a_km fiber)-- station --(arm_b_km fiber)-- router_b
 
@@ -61,8 +61,7 @@ from sequence.kernel.timeline import Timeline
 from nodes.devices import GuardedQuantumChannel, RouterNode, StationNode
 from protocols.entanglement import EntanglementSupply, PairRecord, Plane
 from qnet.physics import link as predictions
-from qnet.plots.common import draw_topology as plot_topology
-from qnet.plots.common import topology_graph
+from qnet.topology import topology_graph
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
@@ -73,7 +72,6 @@ __all__ = [
     "STATION_NAME",
     "build_graph",
     "build_network",
-    "draw_topology",
     "quiet_sequence_logging",
     "reset_sequence_globals",
 ]
@@ -96,17 +94,8 @@ def reset_sequence_globals() -> None:
 
 
 def build_graph(scenario: Scenario) -> nx.Graph:
-    """Topology as a networkx graph (:func:`qnet.plots.common.topology_graph`)."""
+    """Topology as a networkx graph (:func:`qnet.topology.topology_graph`)."""
     return topology_graph(scenario)
-
-
-def draw_topology(graph: nx.Graph, ax: Any = None) -> Any:
-    """Draw the link with matplotlib (:func:`qnet.plots.common.draw_topology`); returns the axes."""
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7.0, 2.4))
-    return plot_topology(graph, ax)
 
 
 class _Callback:

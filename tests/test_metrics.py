@@ -9,7 +9,6 @@ from qnet.estimators import (
     Estimate,
     batch_means,
     compare_policies,
-    payoff_terms,
     ratio_batch_means,
 )
 
@@ -86,9 +85,9 @@ def test_compare_policies_differences_and_lemma1_terms() -> None:
         pair_wait={"quantum": base + 1, "oracle": base, "classical": base + 3},
         split={"quantum": np.zeros(n), "oracle": ones, "classical": np.zeros(n)},
         payoff={
-            "quantum": payoff_terms(ones, ones, w),
-            "oracle": payoff_terms(ones, -ones, w),
-            "classical": payoff_terms(ones, ones, w),
+            "quantum": -w,  # the routing score -o_A o_B w: bunched
+            "oracle": w,  # split
+            "classical": -w,
         },
         batches=10,
     )

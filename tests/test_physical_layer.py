@@ -433,17 +433,16 @@ def test_cli_link_refuses_off_grid_arms_and_prints_table() -> None:
 
 def test_topology_graph_and_drawing() -> None:
     """The networkx topology carries the scenario's arms; it draws with matplotlib (Agg)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from nodes import build_graph, draw_topology
+    from nodes import build_graph
+    from qnet.plots.common import new_figure
+    from qnet.plots.topology import draw_topology
 
     g = build_graph(_scenario(link={"arm_a_km": 3.0, "arm_b_km": 4.5, "memory_slots": 2}))
     assert sorted(g.nodes) == ["router_a", "router_b", "station"]
     assert g.edges["router_a", "station"]["length_km"] == 3.0
     assert g.edges["station", "router_b"]["length_km"] == 4.5
     assert g.nodes["router_b"]["memory_slots"] == 2
-    ax = draw_topology(g)
+    ax = draw_topology(g, new_figure(7.0, 2.4).add_subplot())
     assert len(ax.texts) >= 5  # three node labels + two edge labels
 
 

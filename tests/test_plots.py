@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 
 from qnet.cli.app import app
 from qnet.config import Scenario
-from qnet.plots.common import PlotError, sweep_figure_png, topology_graph
+from qnet.plots.sweep import PlotError, sweep_figure_png
 from qnet.sweeps.store import load_results, load_sweeps
+from qnet.topology import topology_graph
 
 BASE = """
 name = "tiny"
@@ -187,7 +188,7 @@ def test_replicates_are_averaged_with_ci_in_quadrature() -> None:
     """
     import pandas as pd
 
-    from qnet.plots.common import sweep_table
+    from qnet.plots.sweep import sweep_table
 
     df = pd.DataFrame(
         {
@@ -208,7 +209,7 @@ def test_replicates_are_averaged_with_ci_in_quadrature() -> None:
 def test_sweep_legend_is_outside_every_panel_and_large_ticks_are_short(store: Path) -> None:
     """The by-axis legend is one figure legend whose drawn box overlaps no panel (it used to
     sit over the top-left panel's points); large linear x ticks read 200k/1M, not 200000."""
-    from qnet.plots.common import _label, sweep_figure
+    from qnet.plots.sweep import _label, sweep_figure
 
     df = load_results(store)
     # arms 1 and 60 km -> 210k and 800k: less than a decade, so a linear axis

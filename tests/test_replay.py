@@ -130,8 +130,8 @@ def test_a12_mean_wait_against_replay(policy: str) -> None:
     tells the policies apart. (Seeds 31/32 gave z = +0.6 / -2.9 for the classical case;
     six further seeds gave |z| < 1.7, so the -2.9 was chance, not bias.)
     """
+    from qnet.games.routing.mixture import classical_mixture
     from qnet.games.routing.oracle import oracle_policy_moments
-    from qnet.games.routing.profile import classical_mixture
     from qnet.queues.model import SystemParams, mean_wait, mean_wait_from_payoff, splitting_benefit
 
     params = SystemParams(lam=LAM, mu=MU, alpha=ALPHA)

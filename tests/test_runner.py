@@ -394,7 +394,7 @@ def test_baselines_coupled_on_the_longer_customer() -> None:
     the longer customer where the reference sent it, and its server choice is still a fair
     bit independent of the service times (each conditional share of o_A = +1 within 4 SE
     of 1/2 on 200k draws; false failure < 1e-4)."""
-    from qnet.games.routing.profile import couple_flip
+    from qnet.games.routing.mixture import couple_flip
 
     rng = np.random.default_rng(np.random.SeedSequence(91))
     n = 200_000

@@ -30,7 +30,7 @@ def plot_command(
 ) -> None:
     """Draw a sweep's figures to a PNG (written atomically)."""
     from qnet.io import write_atomic
-    from qnet.plots.common import PlotError, sweep_figure_png
+    from qnet.plots.sweep import PlotError, sweep_figure_png
     from qnet.sweeps.store import StoreError, filter_results, load_results, load_sweeps
 
     try:

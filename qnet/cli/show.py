@@ -23,7 +23,7 @@ def show_command(
     """Print every value of the resolved scenario and draw its topology to a PNG."""
     from qnet.config import reference_rows
     from qnet.io import write_atomic
-    from qnet.plots.common import topology_png
+    from qnet.plots.topology import topology_png
 
     scenario = scenario_or_exit(scenario_path, sets)
     resolved = scenario.to_dict()

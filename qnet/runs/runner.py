@@ -15,7 +15,7 @@ short look at the link). Same seed, same run.
 
 The baselines are coupled to the run (common random numbers): same arrivals, service
 times and within-batch order, and the *longer* of the two customers goes to the same
-server under all three policies (:func:`qnet.games.routing.profile.couple_flip`: the baselines'
+server under all three policies (:func:`qnet.games.routing.mixture.couple_flip`: the baselines'
 shared flip bit is set from the run's o_A when x1 >= x2, from its o_B otherwise; either is
 a fair bit independent of the service times, so both baselines are still the
 load-balanced policies of the paper). Where the run and a baseline disagree on splitting,

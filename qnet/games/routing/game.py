@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from qnet.games.base import XorGame
+from qnet.games.routing.mixture import classical_mixture
 from qnet.games.routing.oracle import OracleResult, oracle_payoff
 from qnet.queues.model import SystemParams, splitting_benefit
 
@@ -66,8 +67,6 @@ class RoutingGame(XorGame):
 
     def classical_value(self) -> float:
         """A_cl,SR(p): the shared-randomness envelope of threshold strategies (Thm 9)."""
-        from qnet.games.routing.profile import classical_mixture
-
         return classical_mixture(self.p, self.params).payoff
 
     def quantum_value(self) -> float:
