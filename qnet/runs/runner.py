@@ -42,8 +42,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -53,6 +53,7 @@ from qnet.decisions.step import DecisionStep
 from qnet.engines.analytic import link_model, sample_pair_supply, stored_pair_tensors
 from qnet.engines.base import PairUse, Progress
 from qnet.estimators import (
+    POLICIES,
     Estimate,
     PolicyComparison,
     batch_means,
@@ -66,6 +67,7 @@ from qnet.queues.model import (
     baseline_throughput_warmup,
 )
 from qnet.queues.replay import power_work, replay_queue, warmup_work
+from qnet.runs.record import RunRecord
 
 if TYPE_CHECKING:
     from qnet.engines.analytic import LinkModel
@@ -111,202 +113,6 @@ def sample_traffic(
     t = np.cumsum(rng.exponential(1.0 / tr.lam_hz, n))
     x = rng.exponential(tr.mean_service_time_s, (2, n))
     return t, x[0], x[1]
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """Result of one run: flat fields, every estimate with its 95 % CI half-width.
-
-    Waits and gaps are in units of the mean service time 1/mu (the paper's units;
-    multiply by ``mean_service_time_s`` for seconds). ``*_ci95`` is the half-width of the
-    95 % batch-means interval (Student t, ``batches - 1`` or ``queue_batches - 1`` degrees
-    of freedom). Fields without ``_ci95`` are inputs, counts, analysis-core values or
-    plug-in predictions: ``comparison_splitting_probability``, ``ideal_gap_reduction``,
-    ``predicted_*`` are the core's exact values evaluated at the measured availability
-    and mean pair tensor, whose own sampling error (see ``availability_ci95``) is not
-    propagated into them.
-
-    Attributes:
-        scenario: scenario name.
-        scenario_digest: stable hash of the resolved scenario.
-        engine: "sequence" or "analytic".
-        seed: root seed of every random stream.
-        decisions: customer-pair decisions measured (after warm-up).
-        warmup_decisions: decisions discarded before measuring.
-        batches: batches behind the per-decision CIs (game payoffs, p, availability,
-            fidelity, age, pairs used): ``run.batches``.
-        queue_batches: batches behind the queue-replay CIs (waits, queue gaps and
-            reduction, retained share, baseline throughput): ``run.batches``, reduced so
-            that each batch holds at least :data:`MIN_QUEUE_BATCH_DECISIONS` decisions
-            (never below 5).
-        strategy_kind: "ideal" or "noise_aware" angles.
-        target_splitting_probability: the profile's target p.
-        comparison_splitting_probability: the p at which the oracle and classical
-            baselines are replayed and the ideal reduction is taken: the p the run is
-            expected to achieve given the measured availability and pair correlation
-            (equal p means equal baseline throughput). Equals the target unless noise
-            pulls the played angles' p toward 1/2 (naive angles on noisy pairs).
-        expected_visibility, expected_availability: what the profile was built for (1, 1
-            for ideal profiles; for noise-aware ones the pilot's availability and the mean
-            diagonal correlation of its pair tensor, which the angles are optimized on).
-        mean_service_time_s: 1/mu [s], the unit of waits and gaps.
-        load: rho = lambda/mu.
-        availability: share of decisions at which a usable entangled pair existed (both
-            routers' stores selected the same pair): what the *link* delivers. It does not
-            say whether the routers spent the pair.
-        pairs_used_share: share of decisions that measured a pair: what the *routers*
-            spent. Equals ``availability`` for the ideal profile (a pair is always measured
-            when there is one). A noise-aware profile may pick, by shared randomness, a
-            threshold strategy even when a pair is there (eqs. N1-N3: on poor pairs
-            classical routing earns more); that pair stays in store and the decision is
-            routed classically. ``availability`` = 1.0 with ``pairs_used_share`` = 0 means
-            the link always had a pair ready and the profile chose never to use one: the run
-            is then classical routing (gap reduction ~0, ``mean_fidelity_at_use`` NaN).
-        predicted_availability: the link model's prediction for Poisson decisions
-            (exact for one slot pair, birth-death chain for K > 1; NaN with a cutoff or
-            memory expiry, which it does not model).
-        pair_rate_hz: predicted heralded pairs per second with all K slots generating.
-        mean_fidelity_at_use: mean fidelity of used pairs at measurement (NaN if none).
-        mean_pair_age_s: mean time from herald to measurement of the used pairs [s]
-            (NaN if none).
-        splitting_probability: achieved p of the run (o_A o_B = -1 share).
-        wait_quantum: mean customer wait Wq of the run [1/mu].
-        wait_oracle: Wq of the oracle w-threshold policy at the target p, same traffic.
-        wait_classical: Wq of the classical-only strategy at the target p, same traffic.
-        gap_quantum: wait_quantum - wait_oracle (queue replay, common random numbers).
-        gap_classical: wait_classical - wait_oracle.
-        gap_reduction: gap_classical - gap_quantum, the reduction the pairs bring.
-        gap_quantum_game, gap_classical_game, gap_reduction_game: the same three from
-            per-decision game payoffs, (A* - A)/2 (Lemma 1): lower variance.
-        ideal_gap_reduction: (A_qu - A_cl)/2 at the comparison p from the analysis core.
-        predicted_gap_reduction: the analysis core's reduction for the *measured*
-            availability and mean correlation of used pairs (linear in both).
-        retained_share: gap_reduction / ideal_gap_reduction (CI: the reduction's CI
-            scaled; the ideal value is exact). Undefined (NaN, null in JSON) when
-            ``ideal_gap_reduction`` <= :data:`MIN_IDEAL_REDUCTION`: at the comparison p
-            even ideal pairs bring no reduction (outside the degree-n angles' advantage
-            region, e.g. naive angles on strongly dephased pairs push p toward 1/2), so
-            there is no advantage to retain; read ``gap_reduction`` instead.
-        retained_share_game: gap_reduction_game / ideal_gap_reduction (same rule).
-        baseline_throughput: baseline work per unit time per server (replay, [phi_max]).
-        predicted_baseline_throughput: eq. 10 (or t^k) at the achieved p.
-        oracle_payoff: A* at the comparison p; classical_payoff: A of the classical
-            baseline there; quantum_payoff_ideal: A of the ideal angles there.
-        predicted_payoff: the analysis core's A of the run's mix for the measured
-            availability and mean pair correlation (issue-4 mixing, eq. N2).
-        pairs_heralded, pairs_discarded: supply counts from the engine (-1 if unknown).
-        wall_time_s: wall-clock time of the run [s].
-    """
-
-    scenario: str
-    scenario_digest: str
-    engine: str
-    seed: int
-    decisions: int
-    warmup_decisions: int
-    batches: int
-    queue_batches: int
-    strategy_kind: str
-    target_splitting_probability: float
-    comparison_splitting_probability: float
-    expected_visibility: float
-    expected_availability: float
-    mean_service_time_s: float
-    load: float
-    availability: float
-    availability_ci95: float
-    predicted_availability: float
-    pair_rate_hz: float
-    mean_fidelity_at_use: float
-    mean_fidelity_at_use_ci95: float
-    mean_pair_age_s: float
-    mean_pair_age_s_ci95: float
-    splitting_probability: float
-    splitting_probability_ci95: float
-    wait_quantum: float
-    wait_quantum_ci95: float
-    wait_oracle: float
-    wait_oracle_ci95: float
-    wait_classical: float
-    wait_classical_ci95: float
-    gap_quantum: float
-    gap_quantum_ci95: float
-    gap_classical: float
-    gap_classical_ci95: float
-    gap_reduction: float
-    gap_reduction_ci95: float
-    gap_quantum_game: float
-    gap_quantum_game_ci95: float
-    gap_classical_game: float
-    gap_classical_game_ci95: float
-    gap_reduction_game: float
-    gap_reduction_game_ci95: float
-    ideal_gap_reduction: float
-    predicted_gap_reduction: float
-    retained_share: float
-    retained_share_ci95: float
-    retained_share_game: float
-    retained_share_game_ci95: float
-    baseline_throughput: float
-    baseline_throughput_ci95: float
-    predicted_baseline_throughput: float
-    pairs_used_share: float
-    pairs_used_share_ci95: float
-    oracle_payoff: float
-    classical_payoff: float
-    quantum_payoff_ideal: float
-    predicted_payoff: float
-    pairs_heralded: int
-    pairs_discarded: int
-    wall_time_s: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """Flat dict of every field (JSON-able; NaN stays NaN)."""
-        return asdict(self)
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        """Field names in declaration order (e.g. store columns)."""
-        return [f.name for f in fields(cls)]
-
-    def summary(self) -> dict[str, Any]:
-        """The nested ``qnet run --json`` object (see README: Running a scenario)."""
-
-        def est(name: str) -> dict[str, Any]:
-            m, h = getattr(self, name), getattr(self, f"{name}_ci95")
-            return {"mean": m, "ci95": [m - h, m + h]}
-
-        return {
-            "scenario": self.scenario,
-            "engine": self.engine,
-            "seed": self.seed,
-            "decisions": self.decisions,
-            "target_splitting_probability": self.target_splitting_probability,
-            "comparison_splitting_probability": self.comparison_splitting_probability,
-            "availability": est("availability"),
-            "predicted_availability": self.predicted_availability,
-            "pair_rate_hz": self.pair_rate_hz,
-            "mean_fidelity_at_use": est("mean_fidelity_at_use"),
-            "mean_pair_age_s": est("mean_pair_age_s"),
-            "pairs_used_share": est("pairs_used_share"),
-            "splitting_probability": est("splitting_probability"),
-            "wait": {k: est(f"wait_{k}") for k in ("quantum", "oracle", "classical")},
-            "gap": {k: est(f"gap_{k}") for k in ("quantum", "classical")},
-            "gap_reduction": est("gap_reduction"),
-            "gap_game": {k: est(f"gap_{k}_game") for k in ("quantum", "classical", "reduction")},
-            "ideal_gap_reduction": self.ideal_gap_reduction,
-            "predicted_gap_reduction": self.predicted_gap_reduction,
-            "retained_share": est("retained_share"),
-            "retained_share_game": est("retained_share_game"),
-            "baseline_throughput": est("baseline_throughput"),
-            "predicted_baseline_throughput": self.predicted_baseline_throughput,
-            "units": {
-                "wait": "mean service time 1/mu",
-                "mean_service_time_s": (self.mean_service_time_s),
-            },
-            "wall_time_s": self.wall_time_s,
-            "record": self.to_dict(),
-        }
 
 
 @dataclass(frozen=True)
@@ -377,9 +183,7 @@ def _mean_ratio(values: np.ndarray, mask: np.ndarray, batches: int) -> Estimate:
     return ratio_batch_means(np.where(mask, values, 0.0), mask.astype(float), batches)
 
 
-def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
-    """Run a scenario end to end; :func:`run_scenario` returns just its record."""
-    wall0 = time.perf_counter()
+def _check_batches(scenario: Scenario) -> None:
     measured = scenario.run.decisions - scenario.run.warmup_decisions
     if measured < 2 * scenario.run.batches:
         raise ValueError(
@@ -387,34 +191,53 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
             f"batch, but run.decisions - run.warmup_decisions = {measured}; allowed range is "
             f"[5, {measured // 2}]"
         )
-    if progress is not None:
-        progress("building routing profile", 0.0)
-    rngs = streams(scenario.seed)
-    model = link_model(scenario)
-    if scenario.strategy.kind == "noise_aware":
-        tensor_pilot, a = _pilot(scenario, model, rngs["pilot"])
-        profile = build_profile(scenario, expected_tensor=tensor_pilot, expected_availability=a)
-    else:
-        profile = build_profile(scenario)
-    traffic = sample_traffic(scenario, rngs["traffic"])
-    log, result = run_decisions(scenario, profile, traffic, rngs, progress)
-    if progress is not None:
-        progress("replaying queues", 0.0)
 
-    # Compare at equal splitting probability (equal throughput): the p the run is
-    # expected to achieve with the measured availability and pair quality.
-    keep = slice(scenario.run.warmup_decisions, None)
-    available = result.available[keep]
-    a_hat = float(available.mean())
-    tensor = _mean_tensor(model, log, keep)
+
+def _played_profile(
+    scenario: Scenario, model: LinkModel, rng: np.random.Generator
+) -> RoutingProfile:
+    """The profile the routers play: ideal, or noise-aware for the pilot's link."""
+    if scenario.strategy.kind == "noise_aware":
+        tensor_pilot, a = _pilot(scenario, model, rng)
+        return build_profile(scenario, expected_tensor=tensor_pilot, expected_availability=a)
+    return build_profile(scenario)
+
+
+def _comparison_profile(
+    scenario: Scenario, profile: RoutingProfile, a_hat: float, tensor: np.ndarray
+) -> tuple[RoutingProfile, float]:
+    """The ideal profile at the p the run is expected to achieve with the measured
+    availability and pair tensor (equal p: equal throughput), and the predicted payoff."""
     payoff_wp, split_wp = profile.with_pair_value(tensor)
     predicted_payoff, comparison_p = availability_mix(
         a_hat, payoff_wp, split_wp, profile.fallback.payoff, profile.fallback.splitting_probability
     )
-    base = profile
-    if abs(comparison_p - profile.p) > 1e-6:
-        base = build_profile(scenario, p=min(max(comparison_p, 1e-4), 0.5), kind="ideal")
+    if abs(comparison_p - profile.p) <= 1e-6:
+        return profile, predicted_payoff
+    base = build_profile(scenario, p=min(max(comparison_p, 1e-4), 0.5), kind="ideal")
+    return base, predicted_payoff
 
+
+@dataclass(frozen=True)
+class _Replay:
+    """The three policies replayed on the run's traffic (measured decisions only)."""
+
+    waits: dict[str, np.ndarray]
+    payoffs: dict[str, np.ndarray]
+    comparison: PolicyComparison
+    throughput: Estimate
+
+
+def _replay_policies(
+    scenario: Scenario,
+    profile: RoutingProfile,
+    base: RoutingProfile,
+    log: DecisionLog,
+    rngs: dict[str, np.random.Generator],
+    keep: slice,
+) -> _Replay:
+    """Queue replay of the run and of its oracle and classical baselines, coupled to it
+    (common random numbers), and the paired comparison of the three."""
     mu = scenario.traffic.mu_hz
     t, x1, x2 = (log.t_s * mu, log.x1_s * mu, log.x2_s * mu)
     n = len(t)
@@ -433,58 +256,71 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         else power_work(q.power_k)
     )
     waits, splits, payoffs = {}, {}, {}
-    idle_work_q = None
+    idle_work = np.empty(0)
     for name, (o_a, o_b) in outputs.items():
+        quantum = name == "quantum"
         r = replay_queue(
-            t,
-            x1,
-            x2,
-            o_a,
-            o_b,
-            first_is_a=first_is_a,
-            baseline_work=work if name == "quantum" else None,
+            t, x1, x2, o_a, o_b, first_is_a=first_is_a, baseline_work=work if quantum else None
         )
         waits[name] = r.pair_wait[keep]
         splits[name] = r.split[keep].astype(float)
         payoffs[name] = profile.game.score(x1, x2, o_a, o_b)[keep]
-        if name == "quantum":
-            idle_work_q = r.idle_work
+        if quantum:
+            idle_work = r.idle_work
     batches = scenario.run.batches
-    qb = queue_batch_count(len(t) - scenario.run.warmup_decisions, batches)
+    qb = queue_batch_count(n - scenario.run.warmup_decisions, batches)
     comp = compare_policies(waits, splits, payoffs, batches, queue_batches=qb)
-    assert idle_work_q is not None
     dt = np.diff(t, prepend=0.0)[keep]
-    throughput = ratio_batch_means(idle_work_q[keep] / 2.0, dt, qb)
+    throughput = ratio_batch_means(idle_work[keep] / 2.0, dt, qb)
+    return _Replay(waits, payoffs, comp, throughput)
+
+
+def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
+    """Run a scenario end to end; :func:`run_scenario` returns just its record."""
+    wall0 = time.perf_counter()
+    _check_batches(scenario)
+    if progress is not None:
+        progress("building strategy profile", 0.0)
+    rngs = streams(scenario.seed)
+    model = link_model(scenario)
+    profile = _played_profile(scenario, model, rngs["pilot"])
+    traffic = sample_traffic(scenario, rngs["traffic"])
+    log, use = run_decisions(scenario, profile, traffic, rngs, progress)
+    if progress is not None:
+        progress("replaying queues", 0.0)
+
+    keep = slice(scenario.run.warmup_decisions, None)
+    available = use.available[keep]
+    base, predicted_payoff = _comparison_profile(
+        scenario, profile, float(available.mean()), _mean_tensor(model, log, keep)
+    )
+    replay = _replay_policies(scenario, profile, base, log, rngs, keep)
+    comp, batches = replay.comparison, scenario.run.batches
+    qb = comp.gap_reduction.batches
 
     used = log.used_pair[keep]
-    availability = batch_means(available.astype(float), batches)
-    fid = _mean_ratio(np.nan_to_num(log.pair_fidelity[keep]), used, batches)
-    age = _mean_ratio(np.nan_to_num(log.pair_age_s[keep]), used, batches)
-    used_share = batch_means(used.astype(float), batches)
     p_hat = comp.splitting_probability["quantum"].mean
+    q = scenario.queue
     if q.throughput_model == "warmup":
         predicted_thr = float(baseline_throughput_warmup(p_hat, profile.params))
     else:
         predicted_thr = float(baseline_throughput_power(p_hat, profile.params, q.power_k))
-
     predicted_av = (
         model.predicted_availability(scenario.traffic.lam_hz)
         if model.discard_age_s is None
         else math.nan
     )
     ideal = base.ideal_gap_reduction
-    predicted = 0.5 * (predicted_payoff - base.classical.payoff)
     defined = ideal > MIN_IDEAL_REDUCTION
     share = comp.gap_reduction.scaled(1.0 / ideal) if defined else _nan_est(qb)
     share_game = comp.gap_reduction_game.scaled(1.0 / ideal) if defined else _nan_est(batches)
-
-    c = comp
+    est = RunRecord.estimate
     record = RunRecord(
         scenario=scenario.name,
         scenario_digest=scenario.digest(),
         engine=scenario.engine.name,
         seed=scenario.seed,
-        decisions=n - scenario.run.warmup_decisions,
+        decisions=len(log) - scenario.run.warmup_decisions,
         warmup_decisions=scenario.run.warmup_decisions,
         batches=batches,
         queue_batches=qb,
@@ -495,51 +331,35 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         expected_availability=profile.availability,
         mean_service_time_s=scenario.traffic.mean_service_time_s,
         load=scenario.traffic.rho,
-        availability=availability.mean,
-        availability_ci95=availability.ci95,
+        **est("availability", batch_means(available.astype(float), batches)),
         predicted_availability=predicted_av,
         pair_rate_hz=model.pair_rate_hz,
-        mean_fidelity_at_use=fid.mean,
-        mean_fidelity_at_use_ci95=fid.ci95,
-        mean_pair_age_s=age.mean,
-        mean_pair_age_s_ci95=age.ci95,
-        splitting_probability=p_hat,
-        splitting_probability_ci95=c.splitting_probability["quantum"].ci95,
-        wait_quantum=c.wait["quantum"].mean,
-        wait_quantum_ci95=c.wait["quantum"].ci95,
-        wait_oracle=c.wait["oracle"].mean,
-        wait_oracle_ci95=c.wait["oracle"].ci95,
-        wait_classical=c.wait["classical"].mean,
-        wait_classical_ci95=c.wait["classical"].ci95,
-        gap_quantum=c.gap_quantum.mean,
-        gap_quantum_ci95=c.gap_quantum.ci95,
-        gap_classical=c.gap_classical.mean,
-        gap_classical_ci95=c.gap_classical.ci95,
-        gap_reduction=c.gap_reduction.mean,
-        gap_reduction_ci95=c.gap_reduction.ci95,
-        gap_quantum_game=c.gap_quantum_game.mean,
-        gap_quantum_game_ci95=c.gap_quantum_game.ci95,
-        gap_classical_game=c.gap_classical_game.mean,
-        gap_classical_game_ci95=c.gap_classical_game.ci95,
-        gap_reduction_game=c.gap_reduction_game.mean,
-        gap_reduction_game_ci95=c.gap_reduction_game.ci95,
+        **est(
+            "mean_fidelity_at_use",
+            _mean_ratio(np.nan_to_num(log.pair_fidelity[keep]), used, batches),
+        ),
+        **est("mean_pair_age_s", _mean_ratio(np.nan_to_num(log.pair_age_s[keep]), used, batches)),
+        **est("splitting_probability", comp.splitting_probability["quantum"]),
+        **{k: v for name in POLICIES for k, v in est(f"wait_{name}", comp.wait[name]).items()},
+        **est("gap_quantum", comp.gap_quantum),
+        **est("gap_classical", comp.gap_classical),
+        **est("gap_reduction", comp.gap_reduction),
+        **est("gap_quantum_game", comp.gap_quantum_game),
+        **est("gap_classical_game", comp.gap_classical_game),
+        **est("gap_reduction_game", comp.gap_reduction_game),
         ideal_gap_reduction=ideal,
-        predicted_gap_reduction=predicted,
-        retained_share=share.mean,
-        retained_share_ci95=share.ci95,
-        retained_share_game=share_game.mean,
-        retained_share_game_ci95=share_game.ci95,
-        baseline_throughput=throughput.mean,
-        baseline_throughput_ci95=throughput.ci95,
+        predicted_gap_reduction=0.5 * (predicted_payoff - base.classical.payoff),
+        **est("retained_share", share),
+        **est("retained_share_game", share_game),
+        **est("baseline_throughput", replay.throughput),
         predicted_baseline_throughput=predicted_thr,
-        pairs_used_share=used_share.mean,
-        pairs_used_share_ci95=used_share.ci95,
+        **est("pairs_used_share", batch_means(used.astype(float), batches)),
         oracle_payoff=base.oracle_payoff,
         classical_payoff=base.classical.payoff,
         quantum_payoff_ideal=base.quantum_payoff,
         predicted_payoff=predicted_payoff,
-        pairs_heralded=result.pairs_heralded,
-        pairs_discarded=result.pairs_discarded,
+        pairs_heralded=use.pairs_heralded,
+        pairs_discarded=use.pairs_discarded,
         wall_time_s=time.perf_counter() - wall0,
     )
     if progress is not None:
@@ -549,8 +369,8 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         log=log,
         profile=profile,
         comparison=comp,
-        reduction_series=waits["classical"] - waits["quantum"],
-        reduction_game_series=0.5 * (payoffs["quantum"] - payoffs["classical"]),
+        reduction_series=replay.waits["classical"] - replay.waits["quantum"],
+        reduction_game_series=0.5 * (replay.payoffs["quantum"] - replay.payoffs["classical"]),
     )
 
 
