@@ -20,9 +20,10 @@
     ``--no-plot --out TMP`` appended; thresholds also get ``--quantum-step 0.01
     --fidelity-points 3 --availability-points 3``;
   * ``qnet link``: ``--attempts 200``; ``qnet show``: ``--png TMP/topology.png``;
-  * ``qnet sweep``: the sweep file is copied into TMP with ``run.decisions = 1000`` and
-    ``run.warmup_decisions = 100`` and its ``base`` made absolute; ``--workers 1`` unless
-    the command names ``--workers`` or ``--scheduler``.
+  * ``qnet sweep``: the sweep file is copied into TMP with ``run.decisions = 1000``,
+    ``run.warmup_decisions = 100``, every axis cut to two values (the first two of a
+    ``values`` list, ``num = 2`` for a range) and its ``base`` made absolute;
+    ``--workers 1`` unless the command names ``--workers`` or ``--scheduler``.
 
   The docs pages' ```bash commands run under the same rule, marked slow (several
   SeQUeNCe runs and a 28-point sweep). Templates with placeholders go into ```text blocks
@@ -178,7 +179,7 @@ def _commands(page: Path) -> list[list[str]]:
 
 
 def _small_sweep(path: str, tmp: Path) -> str:
-    """Copy a sweep file into tmp with 1000 decisions per point and an absolute base."""
+    """Copy a sweep file into tmp: 1000 decisions per point, two values per axis, absolute base."""
     src = (ROOT / path).resolve()
     text = src.read_text(encoding="utf-8")
     text = re.sub(r'^"run\.decisions"\s*=.*$', "", text, flags=re.M)
@@ -194,6 +195,12 @@ def _small_sweep(path: str, tmp: Path) -> str:
         flags=re.M,
     )
     assert '"run.decisions" = 1000' in text, f"{path}: no [set] table"
+    text = re.sub(r"\bnum\s*=\s*\d+", "num = 2", text)
+    text = re.sub(
+        r"\bvalues\s*=\s*\[([^\]]*)\]",
+        lambda m: "values = [" + ", ".join(m.group(1).split(",")[:2]) + "]",
+        text,
+    )
     dest = tmp / "sweeps" / src.name
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(text, encoding="utf-8")
