@@ -1,22 +1,15 @@
 """SeQUeNCe node and channel types of the qnet link: two routers and a midpoint station.
 
-* :class:`RouterNode` -- a SeQUeNCe ``Node`` holding a ``MemoryArray`` of K slots. Its
-  ``resource_manager`` is the hook SeQUeNCe's ``BarretKokA`` reports to when an attempt
-  ends (``update(protocol, memory, state)``); qnet's entanglement supply
-  (:mod:`protocols.entanglement`) plugs in there.
-* :class:`StationNode` -- SeQUeNCe's own ``BSMNode`` (``SingleAtomBSM`` with two detectors
-  and the ``BarretKokB`` protocol), built with the scenario's detector efficiency.
-* :class:`GuardedQuantumChannel` -- SeQUeNCe's ``QuantumChannel`` whose emission-time
-  scheduler keeps every photon at least ``guard_bins`` grid bins (12.5 ns each) away from
-  every other scheduled photon. This is qnet's K > 1 slot schedule (time-division
-  multiplexing): with SeQUeNCe's plain channel, K slot pairs started together emit on
-  consecutive 12.5 ns bins and the station detectors' 40 ns dead time swallows
-  neighbouring heralds (the per-pair success probability roughly halves). With the guard
-  the detectors always see photons more than one dead time apart, so every slot pair
-  runs at the single-pair success probability; the price is at most a few bins (tens of
-  ns) of waiting per attempt, negligible against attempt periods of microseconds.
-  Only router A's channel needs the guard: router A is the Barrett–Kok *non-primary*,
-  which chooses the emission time; router B's photon leaves at the same offset.
+* :class:`RouterNode` -- a SeQUeNCe ``Node`` with a ``MemoryArray`` of K slots; its
+  ``resource_manager`` is the hook SeQUeNCe's ``BarretKokA`` reports finished attempts to,
+  where qnet's entanglement supply (:mod:`protocols.entanglement`) plugs in.
+* :class:`StationNode` -- SeQUeNCe's ``BSMNode`` (``SingleAtomBSM``, two detectors,
+  ``BarretKokB``) with the scenario's detector efficiency.
+* :class:`GuardedQuantumChannel` -- SeQUeNCe's ``QuantumChannel`` whose emission scheduler
+  keeps every photon at least ``guard_bins`` grid bins (12.5 ns each) from every other, so
+  K slot pairs never fall within the detectors' dead time (time-division multiplexing).
+  Only router A (the Barrett–Kok non-primary, which picks the emission time) needs it.
+  Why: docs/physical-layer.md.
 """
 
 from __future__ import annotations

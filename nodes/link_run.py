@@ -1,20 +1,12 @@
 """Run the physical layer alone and compare it with :mod:`qnet.physics.link` (``qnet link``).
 
 :func:`run_link` builds the scenario's link (:func:`nodes.network.build_network`), frees
-every pair as soon as both routers may use it (so all K slot pairs keep generating), runs
-a simulated interval and reports, each with its standard error and beside the prediction:
-attempts, per-attempt success probability, attempt period, heralded pairs per second,
-fidelity at the station herald and after a given storage time (read from SeQUeNCe's
-quantum manager with qnet's T1/T2 memory channels applied).
-
-Standard errors: success probability -- binomial, sqrt(p(1-p)/n) over completed attempts;
-attempt period and fidelities -- sample standard deviation / sqrt(n), except that with the
-``ket`` formalism (one random Bell state per herald, so each pair's fidelity is a sample
-in [0, 1]) the fidelity SE is at least sqrt(F̃(1-F̃)/n), F̃ = (ΣF + 1/2)/(n + 1): the
-largest variance a [0, 1]-valued sample of mean F can have (Bhatia-Davis), shrunk so that
-a few pairs that all happen to be Φ+ do not report SE 0; pair rate N/T -- each
-slot pair's heralds form a renewal process, so Var N ≈ N·CV² with CV the coefficient of
-variation of the intervals between heralds of one slot pair (pooled over slots).
+every pair as soon as both routers may use it (so all K slot pairs keep generating), runs a
+simulated interval and reports attempts, success probability, attempt period, pair rate,
+and fidelity at herald and after a storage time, each with its standard error:
+binomial ``sqrt(p(1-p)/n)``; sample SD/√n (for ``ket`` fidelities at least
+``sqrt(F̃(1-F̃)/n)``, F̃ = (ΣF + 1/2)/(n + 1)); pair rate ``Var N ≈ N·CV²`` for renewal
+heralds. Reasons: docs/statistics.md.
 """
 
 from __future__ import annotations

@@ -4,39 +4,16 @@ Topology (a networkx graph, :func:`build_graph`; :mod:`qnet.plots.topology` draw
 
     router_a --(arm_a_km fiber)-- station --(arm_b_km fiber)-- router_b
 
-:func:`build_network` instantiates it in a fresh SeQUeNCe ``Timeline``: two
-:class:`~nodes.devices.RouterNode` with K memory slots each, a
-:class:`~nodes.devices.StationNode` (SeQUeNCe's ``BSMNode``), quantum channels router ->
-station (the scenario's attenuation and light speed; router A's channel spaces the K slot
-pairs' photons beyond the detectors' dead time), classical channels for the heralds
-(router <-> station, delay = photon flight time) and for the protocol's negotiation
-(router A <-> router B, delay = the sum), and an
-:class:`~protocols.entanglement.EntanglementSupply` that generates continuously on every
-free slot pair. It returns a :class:`LinkNetwork`:
-
-* ``net.run_until(t_ps)`` / ``net.run_for(seconds)`` advance the simulation;
-  ``net.call_at(t_ps, fn, *args)`` schedules a callback on the timeline (after every event
-  already due at that time).
-* ``net.usable_pairs(router, t_ps)`` -- that router's usable :class:`PairRecord` list
-  (oldest first); ``net.select_pair(router, t_ps)`` -- the one the scenario's
-  ``selection`` rule consumes (None if none). Both routers return the same pair at any
-  decision time (see the agreement rule in :mod:`protocols.entanglement`).
-* ``net.measure(router, pair, theta, plane="xz")`` -- ±1 by the Born rule from the true
-  state in SeQUeNCe's quantum manager, after the memory's decoherence for the time that half
-  has been stored; frees that half (the slot pair regenerates once both halves are free).
-* ``net.pair_state(pair, at_ps=None)`` / ``net.pair_fidelity(pair, at_ps=None)`` -- the
-  pair's 4x4 density matrix (qubit 0 = router A) / fidelity to Φ+, read from the quantum
-  manager and decohered to ``at_ps`` (default: now), without disturbing it.
-* ``net.close()`` restores SeQUeNCe's process-global settings (formalism, protocol type).
-
-``router`` is ``"a"``/``"b"`` or the node name ``"router_a"``/``"router_b"``. Seeds: every
-random draw comes from the three nodes' generators, seeded from
-``numpy.random.SeedSequence(seed)`` (default: the scenario seed).
-
-SeQUeNCe keeps process-global state (the quantum-manager formalism, the generation
-protocol type): :func:`build_network` sets it for its run, and
-:func:`reset_sequence_globals` restores the defaults (tests do so automatically).
-SeQUeNCe's logger is kept at WARNING so runs are quiet.
+:func:`build_network` instantiates it on a fresh SeQUeNCe ``Timeline`` (two
+:class:`~nodes.devices.RouterNode`, a :class:`~nodes.devices.StationNode`, quantum and
+classical channels, an :class:`~protocols.entanglement.EntanglementSupply` on every free
+slot pair) and returns a :class:`LinkNetwork`: ``run_until``/``run_for``/``call_at``,
+``usable_pairs``/``select_pair`` (the same pair at both routers), ``measure`` (Born rule
+after the memory's decoherence), ``pair_state``/``pair_fidelity``, ``close``. Every random
+draw comes from ``numpy.random.SeedSequence(seed)``. SeQUeNCe keeps process-global state
+(formalism, generation protocol type): :func:`build_network` sets it for its run and
+:func:`reset_sequence_globals` restores the defaults. The API in full:
+docs/physical-layer.md.
 """
 
 from __future__ import annotations

@@ -1,66 +1,24 @@
 """Entanglement supply on SeQUeNCe: continuous Barrett–Kok generation into K memory slots.
 
-:class:`EntanglementSupply` drives SeQUeNCe's own ``BarretKokA`` protocol (created with
-``EntanglementGenerationA.create``, one fresh protocol pair per attempt) on every free slot
-pair (slot i of router A with slot i of router B), and is both routers' resource-manager
-hook: SeQUeNCe reports every finished attempt to it (``update(protocol, memory, state)``).
+:class:`EntanglementSupply` drives SeQUeNCe's ``BarretKokA`` on every free slot pair (slot
+i of router A with slot i of router B) and is both routers' resource-manager hook. Each
+router files a :class:`PairRecord` per herald; both apply the same rules without
+communicating: usable from ``herald_ps + usable_delay_ps`` (the longer herald delay),
+discarded at the deterministic ``cutoff`` (or the earlier memory expiry), ``oldest`` or
+``newest`` selection, herald id = the station's herald time in ps.
 
-Pair store (one per router). When the herald of a successful attempt reaches a router, the
-router files a :class:`PairRecord`: herald id, herald time at the station, arrival time of
-the herald at this router, memory slot. The rules both routers apply, identically and
-without communicating:
+Decoherence: each half decoheres at its router's (T1, T2) for the time since its round-2
+emission, ``herald_ps − τ_X``, by :func:`qnet.physics.noise.memory_kraus` applied lazily to
+the state in SeQUeNCe's quantum manager (exact: the channels are semigroups). Measurement
+at angle θ in the ``"xz"`` plane: Ry(−2θ) = S·H·P(−2θ)·H·S† (gates sdg, h, phase(−2θ), h;
+the final s does not change a Z outcome), then Z, so that on Φ+::
 
-* **usable** from ``herald_ps + usable_delay_ps``, where ``usable_delay_ps`` is the longer of
-  the two herald delays, a link constant both routers know. It is computed from the
-  station's herald time, not from the (ps-jittered) local arrival times, so both routers
-  get the same integer; a pair is always filed before it becomes usable.
-* **discarded** at the deterministic age ``cutoff`` after its herald (and no later than the
-  earlier SeQUeNCe memory expiry of its two halves, also fixed at emission and known to
-  both): both routers drop it at the same instant, the slot pair is freed and generation
-  restarts.
-* **selection** among usable pairs: ``oldest`` (smallest herald id) or ``newest``.
-* **herald id** = the station's herald time in ps. It is unique: photons of different slot
-  pairs reach the station on different 12.5 ns grid bins (see :mod:`nodes.devices`).
+    E[o_A o_B] = cos(2(θ_A − θ_B))          (paper D30; × v for a Werner pair)
 
-Quantum state and decoherence. SeQUeNCe sets a heralded pair to Φ+ (after its sign
-correction) with the memories' raw fidelity, and applies no noise while it is stored.
-qnet adds the memory model of :mod:`qnet.physics.noise`: each half, at its router's (T1, T2),
-decoheres for the time it has been in memory, counted from its round-2 emission
-(``herald_ps − τ_X``). The Kraus maps (:func:`qnet.physics.noise.memory_kraus`) are applied to the
-state in SeQUeNCe's quantum manager lazily, just before the half is measured or the state
-is read; channels compose over time (exp(−t/T) semigroups), so applying them in pieces is
-exact, and a channel on one half commutes with a measurement of the other.
-
-Measurement convention (docs/architecture.md). A router measuring at angle θ in the
-``"xz"`` plane measures ``cos(2θ) Z + sin(2θ) X``: the circuit applies Ry(−2θ), then
-measures Z; outcome +1 for |0>, −1 for |1>. SeQUeNCe has no Ry gate; the circuit composes
-it exactly as Ry(φ) = S·H·P(φ)·H·S† (P(φ) = diag(1, e^{iφ}), global phase irrelevant), i.e.
-gates sdg, h, phase(−2θ), h, s in time order; the final s is left out because a diagonal
-gate just before a Z measurement changes no outcome probability (the circuit's U†ZU is
-the same). On SeQUeNCe's Φ+ = (|00> + |11>)/√2 this gives
-E[o_A o_B] = cos(2(θ_A − θ_B)) (paper D30); a Werner pair of visibility v gives
-v·cos(2(θ_A − θ_B)). Other planes: ``"yz"`` measures cos(2θ) Z + sin(2θ) Y (Rx(2θ)), ``"xy"``
-measures cos(2θ) X + sin(2θ) Y (Rz(−2θ), then H). Angles are continuous, so a circuit is
-built per measurement (~1 µs: gates written into ``Circuit.gates``) as a
-:class:`RotationCircuit`, whose unitary for the density-matrix formalism is the numpy
-product of SeQUeNCe's gate matrices instead of a qutip build; the last 4096 (plane, angle)
-circuits are kept for reuse. The quantum manager runs it and samples the outcome by the
-Born rule as before.
-
-Formalism. ``density_matrix`` (default): SeQUeNCe stores the exact Werner state; Kraus maps
-are applied exactly and fidelities read per pair are exact. ``ket``: SeQUeNCe draws a random
-Bell state per herald with the right ensemble fidelity, and qnet applies the memory
-channel as a quantum trajectory (one Kraus operator drawn with its Born probability); both
-are exact *in distribution* for measurement outcomes (each pair is measured once), and a
-fidelity read from one pair is an unbiased 0/1-valued sample of the ensemble fidelity.
-Checked at scale (the storage test's protocol, T1 = 60 µs, T2 = 25 µs, raw F = 0.97,
-ages 2/15/40 µs, ket formalism, 360 seeds, ~30,000 pairs per age and basis): every XX
-and ZZ mean is within 1.7 SE (SE 0.003-0.006) of the model's T_xx, T_zz; chi^2 = 8.3 on 6
-degrees of freedom (p = 0.22), ZZ combined z = +0.40. A z = -2.2 seen on 6 seeds was
-chance; the ket trajectories show no bias at the 0.015 level (3 SE).
-
-Slot scheduling with K > 1 is time-division multiplexed with guard bins so the detector
-dead time never swallows another slot pair's herald (see :mod:`nodes.devices`).
+``"yz"`` measures cos(2θ) Z + sin(2θ) Y, ``"xy"`` cos(2θ) X + sin(2θ) Y. ``density_matrix``
+is exact per pair; ``ket`` draws a Bell state per herald and a quantum trajectory of the
+memory channel, exact in distribution. Details and checks: docs/physical-layer.md,
+docs/statistics.md.
 """
 
 from __future__ import annotations

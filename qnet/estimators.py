@@ -1,16 +1,12 @@
 """Estimators with honest uncertainty for autocorrelated queue output (batch means, Lemma 1).
 
-Successive customer waits are strongly autocorrelated (a long busy period delays many
-customers), so an i.i.d. standard error would be far too small. The method of batch
-means splits the measured series into ``b`` contiguous batches, treats the batch
-averages as approximately independent and normal, and reports a Student-t interval with
-``b - 1`` degrees of freedom.
-
-Policies are compared with *common random numbers*: the same arrivals, service times and
-within-batch order bits replayed under each policy, so per-decision differences cancel
-most of the queue noise. Alongside, the game-payoff route of Lemma 1
-(``Delta Wq = (A* - A)/2``) estimates the same gaps from the per-decision payoff terms
-``-o_A o_B w(x1, x2)``, which carry no queue noise at all.
+Batch means: the measured series is split into ``b`` contiguous batches whose averages are
+treated as independent and normal; the 95 % interval is ``mean ± t_{0.975, b−1} · s_b/√b``
+(s_b: standard deviation of the batch means); ratios such as throughput use the delta
+method on batch totals. Policies are compared on common random numbers, as batch means of
+per-decision differences; alongside, Lemma 1 (``ΔWq = (A* − A)/2``) estimates the same gaps
+from the per-decision payoff terms ``−o_A o_B w(x1, x2)``, which carry no queue noise. Why,
+and the measured coverage: docs/statistics.md.
 
 Examples:
     >>> import numpy as np

@@ -17,7 +17,6 @@ from qnet.config import (
     ScenarioError,
     load_scenario,
     parse_override,
-    reference_rows,
     scenario_from_dict,
 )
 
@@ -183,32 +182,3 @@ def test_digest_is_stable_and_sensitive() -> None:
     assert a.digest() == b.digest()
     assert re.fullmatch(r"[0-9a-f]{16}", a.digest())
     assert Scenario.ideal(seed=2).digest() != a.digest()
-
-
-def test_reference_rows_cover_every_leaf_key() -> None:
-    """The README table lists every key once, with its default and allowed range."""
-    rows = {r[0]: r for r in reference_rows()}
-    resolved = Scenario().to_dict()
-    leaves = {
-        f"{t}.{k}" if isinstance(v, dict) else t
-        for t, v in resolved.items()
-        for k in (v if isinstance(v, dict) else [None])
-    }
-    assert set(rows) == leaves
-    assert rows["traffic.load"][2] == "(0, 1)"
-    assert rows["link.raw_fidelity"][1:3] == ("1.0", "[0.25, 1]")
-    assert rows["engine.name"][2] == "'sequence' or 'analytic'"
-
-
-def test_readme_table_is_generated_from_the_schema() -> None:
-    """README's '## Scenario files' holds exactly the table reference_markdown() prints."""
-    from pathlib import Path
-
-    from qnet.config import reference_markdown
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Scenario files", 1)[1].split("\n## ", 1)[0]
-    assert reference_markdown() in section, (
-        "README key table is stale: replace it with the output of\n"
-        "  .venv/bin/python -c 'from qnet.config import reference_markdown as r; print(r())'"
-    )

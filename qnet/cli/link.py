@@ -1,9 +1,8 @@
 """``qnet link SCENARIO.toml``: the physical layer alone, measured beside its prediction.
 
-Runs the scenario's SeQUeNCe link (``nodes.run_link``, imported lazily so the analysis core
-never imports SeQUeNCe) and prints attempts, per-attempt success probability, attempt
-period, heralded pairs per second, fidelity at herald and after a storage time -- each with
-its standard error, next to the value :mod:`qnet.physics.link` predicts.
+Runs the scenario's SeQUeNCe link (``nodes.run_link``, imported lazily so that ``qnet`` never
+imports SeQUeNCe) and prints each quantity with its standard error next to the value
+:mod:`qnet.physics.link` predicts.
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
 """Shared typer option types and helpers of the ``qnet`` commands.
 
-Scenario commands (``run``, ``link``, ``show``) share ``--set``/``--seed``/``--json``/``--out``
-and :func:`scenario_or_exit`; the analysis-core commands (``frontier``, ``thresholds``)
-share the queue and optimizer options (``--lam`` ... ``--epsilon``, defaults at the use
-site), :func:`option_message`, :func:`settings_digest`; all long commands share
-:func:`stage_progress` and write their files with :func:`results_path` and
-:func:`qnet.io.write_atomic`. Range checks print one line through :func:`check_range`
-(``error: --p = 1.5 is out of range: allowed (0, 0.5)``); :class:`ErrorLineGroup` (the
-app's group) turns typer/click usage errors and unwritable outputs
-(:class:`qnet.io.OutputError`) into one ``error:`` line with exit status 2.
+Scenario commands share ``--set``/``--seed``/``--json``/``--out`` and
+:func:`scenario_or_exit`; the analysis-core commands share the queue and optimizer options,
+:func:`option_message` and :func:`settings_digest`; long commands share
+:func:`stage_progress` and write through :func:`results_path` and
+:func:`qnet.io.write_atomic`. Every refused input ends as one ``error:`` line with exit
+status 2 (:func:`check_range`, :class:`ErrorLineGroup`).
 """
 
 from __future__ import annotations

@@ -1,91 +1,26 @@
-"""Predictions of the physical layer (SeQUeNCe Barrett–Kok over fiber), in pure numpy.
+"""Closed-form predictions of the SeQUeNCe Barrett–Kok link over fiber, in pure numpy.
 
-What the SeQUeNCe engine (``nodes/`` + ``protocols/entanglement.py``) does, written as
-closed forms so that tests can hold the simulation to them and so that the fast analytic
-engine (:mod:`qnet.engines.analytic`) can sample the same physics. Nothing here imports
-SeQUeNCe; the constants below are SeQUeNCe 1.3.1's defaults that the engine keeps.
+What the SeQUeNCe engine (``nodes/`` + ``protocols/entanglement.py``) does, as formulas the
+tests hold the simulation to and the analytic engine (:mod:`qnet.engines.analytic`)
+samples; nothing here imports SeQUeNCe. Derivations, where SeQUeNCe departs from physics
+and its grid-rounding quirk: docs/physical-layer.md.
 
-Topology: router A -- fiber (``arm_a_km``) -- midpoint station (two detectors) -- fiber
-(``arm_b_km``) -- router B. SeQUeNCe's ``BarretKokA`` runs two rounds per attempt; in each
-round both memories emit one (possibly empty) photon timed to reach the station together.
-Router B is the protocol's *primary* (its name ``router_b`` sorts after ``router_a``).
+Per-photon detection probability of router X's photon, and the success probability of one
+attempt as SeQUeNCe computes it (the physical value is q_A q_B / 2,
+:func:`textbook_success_probability`), with its round-1 pass probability::
 
-**Per-photon detection probability** of the photon emitted at router X::
+    q_X = memory_efficiency · 10^(−attenuation · arm_X / 10) · detector_efficiency
+    p = q̄² / 2,   q̄ = (q_A + q_B) / 2,        r_1 = q̄ − (3/8) q_A q_B
 
-    q_X = memory_efficiency · 10^(−attenuation · arm_X / 10) · detector_efficiency.
+Timing in integer ps on SeQUeNCe's 12.5 ns emission grid (:func:`sequence_time_bin`,
+:func:`attempt_durations_ps`; arms must differ by a multiple of 2.5 m,
+:func:`arm_grid_error`); attempt period and heralded pairs per second with K slot pairs::
 
-**Success probability of one attempt, as SeQUeNCe computes it.** Round 1 prepares both
-memories in |+>. SeQUeNCe's ``SingleAtomBSM`` measures both photons' presence (which is the
-memories' Z value); when exactly one photon is present (probability 1/2) it sets the pair to
-Ψ± and clicks with the loss of *that* photon, which is A's or B's with probability 1/2 each.
-Round 2 (after an X flip) always has exactly one photon, again A's or B's at random. So, with
-``q̄ = (q_A + q_B)/2``::
+    E[D] = (1 − r_1) D_fail + r_1 D_full,        rate = K · p / E[D]
 
-    p_SeQUeNCe = (1/2) · q̄ · q̄ = q̄² / 2.
-
-*Where this departs from physics.* In the real protocol the photon that clicks in round 1
-and the one that clicks in round 2 come from *different* routers (the X flip swaps which
-memory is bright), so the textbook value is ``p = q_A q_B / 2``. SeQUeNCe draws the source of
-each round's photon independently, which replaces the geometric mean sqrt(q_A q_B) by the
-arithmetic mean q̄. For equal arms both agree; for unequal arms SeQUeNCe is optimistic by
-the factor (q̄² / (q_A q_B)) ≥ 1 (e.g. 1.05 for arms of 10 and 20 km at 0.2 dB/km).
-:func:`textbook_success_probability` gives the physical value for comparison.
-
-**Round-1 pass probability** (decides the attempt's duration): round 2 runs when round 1
-produced exactly one valid click. Besides the single-photon case, both memories bright
-(probability 1/4) can give one click (one photon lost, or both photons on the same
-detector, where the 40 ns dead time swallows the second); such an attempt always fails in
-round 2 but takes its full length::
-
-    r_1 = (1/2) q̄ + (1/4) [q_A (1 − q_B) + q_B (1 − q_A) + q_A q_B / 2] = q̄ − (3/8) q_A q_B.
-
-**Timing** (integer picoseconds, exactly as the protocol schedules it). Photon delays
-``τ_X = round(arm_X / c)``; classical delays station->X ``d_X = τ_X`` and A<->B
-``d_AB = d_A + d_B`` (classical messages follow the same fiber). The primary (B) sends
-NEGOTIATE; the non-primary (A) picks its emission time on SeQUeNCe's quantum-channel time
-grid (80 MHz, bins of 12.5 ns) at or after ``now + τ_B − τ_A + d_AB`` and tells B to emit
-``τ_A − τ_B`` later, so both photons reach the station at the same instant -- which is only
-possible if ``τ_A − τ_B`` is a multiple of 12.5 ns (2.5 m of fiber at 2e5 km/s; otherwise
-SeQUeNCe fails with "Invalid eg emit times"; :func:`arm_grid_error` refuses such input).
-*SeQUeNCe's grid rounding* (``QuantumChannel.time_to_timebin``, 1.3.1): a time t falls in
-bin x = t / 12.5 ns; an integer x (to 1e-8) is kept, otherwise SeQUeNCe returns
-``int(x) + 1`` where gmpy2's ``int`` of an mpfr rounds to *nearest* (ties to even), not
-down. So the emission lands on the first grid time after t when x's fractional part is
-below 1/2, but one bin (12.5 ns) later when it is above 1/2 (at exactly 1/2: later iff
-floor(x) is odd). :func:`sequence_time_bin` reproduces this; qnet keeps SeQUeNCe's channel
-unchanged, so the prediction follows the extra bin. It only shows when the non-primary's
-earliest emission time is off the grid by more than half a bin, i.e. at short arms where
-the memory's re-excitation period (a whole number of bins for 1 and 2 MHz) plus the
-negotiation delay 2 d_AB sets the pace: at 1 m arms (τ = 5 ns, 2 d_AB = 20 ns, 1.6 bins)
-every round waits one extra bin, so D_fail = 1.025 µs, not 1.0125 µs, at 1 MHz.
-Each round ends ``d_X + 10 ps`` after the photons' arrival at the station (the herald's
-flight plus SeQUeNCe's 10 ps gap); qnet's supply restarts a slot pair when both routers
-have finished, ``max(d_A, d_B) + 10 ps`` after the last arrival. A failed round 1 therefore
-ends an attempt of length ``D_fail``; a passed round 1 adds round 2 for ``D_full``; both
-follow from the grid arithmetic in :func:`attempt_durations_ps`. Attempt period
-``E[D] = (1 − r_1) D_fail + r_1 D_full``; heralded pairs per second with all K slot pairs
-generating (pairs released as soon as they are usable) ``K · p / E[D]``.
-
-*Where the durations are not exact.* (1) Each slot pair's first attempt starts at t = 0,
-not one steady-state restart after an emission, so its length differs (47.5 ns at 1 m
-arms). (2) K > 1 with ``arm_a_km > arm_b_km``: then D_full ≠ 2 D_fail, slot pairs drift
-against each other and, when two meet, the guard (:mod:`nodes.devices`) delays one by a
-few bins; measured at arms 1.0025 / 1.0 km, K = 2: 12 of 3001 attempts one bin longer,
-+0.004 % on E[D]. With ``arm_b_km >= arm_a_km`` D_full = 2 D_fail and the initial 4-bin
-spacing of the slot pairs is kept forever. (3) A memory period 1/f_mem that is not a
-whole number of ps is added in floating point by SeQUeNCe at absolute times; a requested
-time within float rounding of a bin boundary could fall one bin either way.
-
-**Herald delays.** The herald of the station's round-2 click reaches router X at
-``T_herald + d_X + 10 ps`` (a few ps after the pure propagation delay); a pair is usable from
-``T_herald + max`` of the two.
-
-**Fidelity.** SeQUeNCe sets the heralded pair to the Werner state of the memories' raw
-fidelity F (v = (4F − 1)/3). qnet then lets each half decohere (T1, T2 of its router,
-:func:`qnet.physics.noise.memory_kraus`) for the time it has been in memory: since its round-2
-emission, i.e. ``τ_X + age`` where ``age`` is the time since the herald at the station. So
-even the "fidelity at herald" includes the photons' flight time ``τ_A, τ_B`` of storage:
-F(age) = :func:`qnet.physics.noise.stored_pair` (v, τ_A + age, τ_B + age, T1/T2 per router).
+A pair is usable from ``T_herald + max(d_A, d_B) + 10 ps``. Its fidelity at age t after the
+herald is :func:`qnet.physics.noise.stored_pair` (v, τ_A + t, τ_B + t, T1/T2 per router),
+v = (4F − 1)/3 for the raw fidelity F.
 
 Examples:
     >>> from qnet.config import Scenario

@@ -1,28 +1,19 @@
 """Imperfect entangled pairs for routing decisions: states, memory channels, readout, mixing.
 
-Pure numpy. The convention (docs/architecture.md) is the one the SeQUeNCe layer and the
-analysis core share: a router measuring at angle theta measures the observable
-``cos(2θ) Z + sin(2θ) X`` (rotate by Ry(-2θ), measure Z, outcome +1 for |0>). With
-``n(θ) = (cos 2θ, sin 2θ)`` and the X-Z correlation tensor ``T[i, j] = <σ_i ⊗ σ_j>``,
-``σ = (Z, X)``, the routing correlation is ``E[o_A o_B | θ_A, θ_B] = n(θ_A)ᵀ T n(θ_B)``
-(paper eq. D30 for T = I). Qubit 0 of a 4x4 density matrix is router A, qubit 1 is B.
+Pure numpy; qubit 0 of a 4x4 density matrix is router A, qubit 1 is B. A router measuring
+at angle θ measures ``cos(2θ) Z + sin(2θ) X``; with ``n(θ) = (cos 2θ, sin 2θ)`` and the X–Z
+correlation tensor ``T[i, j] = <σ_i ⊗ σ_j>``, ``σ = (Z, X)`` (docs/architecture.md)::
 
-Memory model (one qubit stored for a time t): amplitude damping towards |0> with
-``γ = 1 - exp(-t/T1)`` followed by pure dephasing at rate ``1/T_φ = 1/T2 - 1/(2 T1)``, so
-that the X/Y coherence decays as ``c = exp(-t/T2)`` and the Z population difference as
-``d = exp(-t/T1)``. Physical channels need ``T2 <= 2 T1``; T1 omitted (None) means no
-relaxation, T2 omitted means no dephasing beyond relaxation (T2 = 2 T1). A depolarizing
-memory (Bloch vector shrinks by ``exp(-t/T_dep)``) is an extra channel applied after T1/T2.
+    E[o_A o_B | θ_A, θ_B] = n(θ_A)ᵀ T n(θ_B)             (paper eq. D30 for T = I)
 
-Load balance. The routing model (paper Remark 2) assumes each router's output is uniform,
-so that servers are assigned symmetrically. Φ+, Werner pairs, dephasing, depolarizing and
-symmetric readout errors keep the local marginals zero. Amplitude damping does not: after
-storage the Z marginal of a router is ``γ``, so ``P(o = +1 | θ) = (1 + γ cos 2θ)/2``. qnet
-handles it the way the paper handles the classical fallback: both routers flip their
-outputs together on a shared random bit (derived from the herald id of the pair both
-routers hold), which leaves the product o_A·o_B -- hence p and the payoff -- unchanged and
-makes each server assignment uniform again. The analysis therefore depends on T alone;
-:func:`marginals` reports the bias the flip removes.
+A Werner pair of visibility v has T = v·I and F = (3v + 1)/4; readout flips multiply E by
+(1 − 2e_A)(1 − 2e_B). Memory of one qubit stored for t: amplitude damping
+``γ = 1 − exp(−t/T1)``, then pure dephasing at ``1/T_φ = 1/T2 − 1/(2 T1)``, so coherence
+decays as ``exp(−t/T2)`` and population difference as ``exp(−t/T1)`` (T2 ≤ 2 T1; T1 omitted:
+no relaxation; T2 omitted: T2 = 2 T1); an optional depolarizing memory shrinks the Bloch
+vector by ``exp(−t/T_dep)``. Availability a mixes payoff and p linearly (eq. N2). Amplitude
+damping biases the local marginals (:func:`marginals`); a shared flip bit removes the bias
+without changing o_A·o_B (docs/physical-layer.md).
 """
 
 from __future__ import annotations

@@ -1,20 +1,17 @@
 """Vectorized replay of routing decisions through the two-server FCFS queue (paper App. A 1).
 
-The routers never see queue state, so the queue can be replayed *after* the decisions:
-each server receives a compound-Poisson stream of batches (one customer when the pair is
-split, both when it is bunched to this server) and its virtual waiting time obeys the
-Lindley recursion ``V_k = max(0, V_{k-1} + B_{k-1} - (t_k - t_{k-1}))``. Written as a
-random walk ``S_k = sum_{j<=k} (B_{j-1} - dt_j)`` reflected at zero,
-``V_k = S_k - min(0, min_{j<=k} S_j)``, it is a cumulative sum and a running minimum:
-no Python loop, millions of rows per second.
+The routers never see queue state, so the queue is replayed *after* the decisions. Each
+server receives batches (one customer when the pair is split, both when it is bunched to
+this server); its virtual waiting time obeys the Lindley recursion, computed as a cumulative
+sum and a running minimum::
 
-Within a bunched batch the order of the two customers is random (a fair bit per
-decision), so the second customer waits ``V_k`` plus its partner's service time. The
-idle periods between busy periods come out of the same recursion; the baseline task
-earns ``T(I)`` in each idle period ``I`` (warm-up eq. 8 or ``T(t) = t^k``), so baseline
-throughput (eq. A25) is measured from the replay, not assumed.
+    V_k = max(0, V_{k-1} + B_{k-1} − (t_k − t_{k-1})),
+    S_k = Σ_{j≤k} (B_{j-1} − Δt_j),       V_k = S_k − min(0, min_{j≤k} S_j)
 
-Times may be in any unit (the runner uses units of the mean service time ``1/mu``).
+Within a bunched batch the order is a fair bit per decision, so the second customer waits
+``V_k`` plus its partner's service time. The baseline task earns ``T(I)`` in each idle
+period I (warm-up eq. 8 or ``T(t) = t^k``), so baseline throughput (eq. A25) is measured
+from the replay. Times may be in any unit (the runner uses units of ``1/mu``).
 
 Examples:
     >>> import numpy as np
