@@ -283,11 +283,11 @@ def test_docs_commands_run(page: str, tmp_path: Path, monkeypatch: pytest.Monkey
 
 @pytest.mark.slow
 def test_classical_certificate_report_runs() -> None:
-    """`python -m qnet.games.routing.classical` (docs/findings.md) prints its report."""
+    """`python benchmarks/bench_classical.py` (docs/findings.md) prints its report."""
     import subprocess
 
     out = subprocess.run(
-        [sys.executable, "-m", "qnet.games.routing.classical"],
+        [sys.executable, str(ROOT / "benchmarks" / "bench_classical.py")],
         cwd=ROOT,
         capture_output=True,
         text=True,
