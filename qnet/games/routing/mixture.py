@@ -52,7 +52,7 @@ class Mixture:
         return flags[np.asarray(k)]
 
     def _unflipped(
-        self, x1: np.ndarray, x2: np.ndarray, k: np.ndarray
+        self, x1: np.ndarray, x2: np.ndarray, k: np.ndarray, *, skip_quantum: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         o_a = np.ones(np.shape(x1), dtype=np.int8)
         o_b = np.ones(np.shape(x2), dtype=np.int8)
@@ -61,10 +61,28 @@ class Mixture:
             if not sel.any():
                 continue
             if not isinstance(s, ThresholdStrategy):
+                if skip_quantum:
+                    continue
                 raise ValueError(f"component {j} is quantum; it needs a pair, not thresholds")
             a, b = s.outputs(x1[sel], x2[sel])
             o_a[sel], o_b[sel] = a, b
         return o_a, o_b
+
+    def threshold_outputs(
+        self,
+        k: np.ndarray,
+        x1: np.ndarray,
+        x2: np.ndarray,
+        u_flip: np.ndarray,
+        *,
+        skip_quantum: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs of threshold component ``k`` per decision, both flipped where ``u_flip`` <
+        1/2 (Remark 2); quantum components give +1 with ``skip_quantum``, else an error."""
+        x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
+        o_a, o_b = self._unflipped(x1, x2, np.asarray(k), skip_quantum=skip_quantum)
+        flip = np.where(np.asarray(u_flip) < 0.5, -1, 1)
+        return (o_a * flip).astype(np.int8), (o_b * flip).astype(np.int8)
 
     def outputs(
         self, x1: np.ndarray, x2: np.ndarray, u_mix: np.ndarray, u_flip: np.ndarray
@@ -74,10 +92,7 @@ class Mixture:
         The shared flip of both outputs keeps o_A o_B and makes each server assignment
         uniform (paper Remark 2). All components must be threshold strategies.
         """
-        x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
-        o_a, o_b = self._unflipped(x1, x2, self.choose(u_mix))
-        flip = np.where(np.asarray(u_flip) < 0.5, -1, 1)
-        return (o_a * flip).astype(np.int8), (o_b * flip).astype(np.int8)
+        return self.threshold_outputs(self.choose(u_mix), x1, x2, u_flip)
 
     def outputs_aligned(
         self, x1: np.ndarray, x2: np.ndarray, u_mix: np.ndarray, server_a: np.ndarray

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qnet.games.routing.classical import ThresholdStrategy
 from qnet.games.routing.game import RoutingGame
 from qnet.games.routing.mixture import Mixture, classical_mixture, couple_flip
 from qnet.games.routing.quantum import PolynomialStrategy, QuantumGame
@@ -105,14 +104,7 @@ class RoutingProfile:
         self, k: np.ndarray, x1: np.ndarray, x2: np.ndarray, u_flip: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Outputs of with-pair threshold components (pair left unused), shared flip."""
-        o_a = np.ones(np.shape(x1), dtype=np.int8)
-        o_b = np.ones(np.shape(x2), dtype=np.int8)
-        for j, s in enumerate(self.with_pair.strategies):
-            sel = np.asarray(k) == j
-            if sel.any() and isinstance(s, ThresholdStrategy):
-                o_a[sel], o_b[sel] = s.outputs(np.asarray(x1)[sel], np.asarray(x2)[sel])
-        flip = np.where(np.asarray(u_flip) < 0.5, -1, 1)
-        return (o_a * flip).astype(np.int8), (o_b * flip).astype(np.int8)
+        return self.with_pair.threshold_outputs(k, x1, x2, u_flip, skip_quantum=True)
 
     def fallback_outputs(
         self, x1: np.ndarray, x2: np.ndarray, u_mix: np.ndarray, u_flip: np.ndarray

@@ -2,9 +2,11 @@
 
 The question the paper leaves open (Sec. VII): how good and how available must the pairs
 be for the quantum routing advantage to survive? Everything here is exact arithmetic on
-the ideal frontier of :func:`.frontier.pareto_frontier` (quantum strategies found by
-:func:`.quantum.optimize_quantum`, certified classical bounds from
-:mod:`.classical`).
+the ideal frontier of :func:`qnet.games.routing.frontier.pareto_frontier` (quantum
+strategies found by :func:`qnet.games.routing.quantum.optimize_quantum`, certified
+classical bounds from :mod:`qnet.games.routing.classical`). :mod:`.hull`: concave hulls
+and their Minkowski sums; :mod:`.reference`: the noise reference and quantum curves;
+:mod:`.mixing`: noise-aware strategies (N1-N3); :mod:`.critical`: v_c and retained grids.
 
 Noise model (see :mod:`qnet.physics.noise`). A Werner pair of visibility v measured with readout
 errors e_A, e_B has correlation tensor η·I with the *effective visibility*
