@@ -24,8 +24,9 @@ import pandas as pd
 import pytest
 
 from qnet.config import Scenario
+from qnet.sweeps.executors import run_sweep
+from qnet.sweeps.spec import SweepError, load_sweep, point_seed
 from qnet.sweeps.store import load_results
-from qnet.sweeps.sweep import SweepError, load_sweep, point_seed, run_sweep
 
 TESTS = Path(__file__).resolve().parent
 QNET = Path(sys.executable).with_name("qnet")
@@ -317,7 +318,7 @@ def test_scheduler_address_runs_on_an_existing_cluster(
     """``--scheduler ADDRESS`` path: connect to a running scheduler (here in-process)."""
     from distributed import LocalCluster
 
-    from qnet.sweeps.sweep import dask_executor
+    from qnet.sweeps.executors import dask_executor
 
     sweep = load_sweep(_files(tmp_path, "link.arm_a_km = [1.0, 2.0, 3.0]"))
     run_sweep(sweep, tmp_path / "pool.sqlite", workers=1, function="test_sweep:point_gauss")

@@ -62,8 +62,9 @@ def sweep_command(
         TimeRemainingColumn,
     )
 
+    from qnet.sweeps.executors import PointOutcome, dask_executor, run_sweep
+    from qnet.sweeps.spec import SweepError, load_sweep
     from qnet.sweeps.store import ResultStore, StoreError
-    from qnet.sweeps.sweep import PointOutcome, SweepError, dask_executor, load_sweep, run_sweep
 
     try:
         sweep = load_sweep(sweep_path)
