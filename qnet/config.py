@@ -170,7 +170,7 @@ class QueueConfig(_Table):
     )
     phi_max: float = Field(1.0, ge=1e-6, le=1e6, description="steady-state baseline productivity")
     power_k: float = Field(
-        2.0, gt=1, le=10, description="exponent k of T(t)=t^k, > 1 (strictly convex)"
+        2.0, gt=1, le=5, description="exponent k of T(t)=t^k, > 1 (strictly convex)"
     )
 
 

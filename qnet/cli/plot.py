@@ -29,6 +29,7 @@ def plot_command(
     as_json: JsonOption = False,
 ) -> None:
     """Draw a sweep's figures to a PNG (written atomically)."""
+    from qnet.config import NAME_PATTERN
     from qnet.io import write_atomic
     from qnet.plots.common import PlotError, sweep_figure_png
     from qnet.sweeps.store import StoreError, filter_results, load_results, load_sweeps
@@ -45,6 +46,8 @@ def plot_command(
     except (StoreError, PlotError) as err:
         fail(str(err))
         return
+    if out is None and not NAME_PATTERN.fullmatch(str(name)):  # the name comes from the file
+        fail(f"sweep name {name!r} in {store} is not a plain file name: give the PNG with --out")
     path = out if out is not None else store.with_name(f"{store.stem}-{name}.png")
     write_atomic(path, png)
     if as_json:

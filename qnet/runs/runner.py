@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from qnet.config import Scenario
 from qnet.decisions.log import DecisionLog
@@ -366,6 +367,7 @@ def _mean_ratio(values: np.ndarray, mask: np.ndarray, batches: int) -> Estimate:
     return ratio_batch_means(np.where(mask, values, 0.0), mask.astype(float), batches)
 
 
+@threadpool_limits.wrap(limits=1)  # one BLAS thread: the same numbers on any machine
 def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     """Run a scenario end to end; :func:`run_scenario` returns just its record."""
     wall0 = time.perf_counter()

@@ -15,6 +15,8 @@ import json
 import math
 import multiprocessing
 import os
+import select
+import threading
 import time
 import traceback
 from collections import deque
@@ -138,19 +140,54 @@ def run_point(task: PointTask) -> PointOutcome:
     )
 
 
-def _limit_threads(threads: int) -> None:
-    """Pool-worker initializer: at most ``threads`` BLAS/OpenMP threads per worker.
+def _worker_init(parent_pid: int) -> None:
+    """Pool-worker initializer: one BLAS/OpenMP thread, and exit when the sweep process dies.
 
-    Each worker process otherwise starts one BLAS thread per core, and N workers on N
-    cores oversubscribe them: measured on 2 cores, a 20-point sweep on 2 workers took as
-    long as on 1 until this limit (29.4 s -> 16.6 s). Dask workers get the same limit
-    from Dask's own defaults (OMP/MKL/OPENBLAS_NUM_THREADS = 1).
+    One thread, because a multi-threaded BLAS sums in an order that depends on the thread
+    count: the same point gave ``ideal_gap_reduction`` ...06055 with one thread and ...06115
+    with two, so a sweep on 1 worker (2 threads each on 2 cores) and on 2 workers stored
+    different numbers. One thread per worker also avoids oversubscribing the cores (a
+    20-point sweep on 2 workers: 29.4 s with 2 threads each, 16.6 s with 1).
+
+    A worker of a forkserver pool holds the write end of its own task pipe, so it never sees
+    EOF when the sweep process is killed (SIGKILL, or SIGTERM with no handler): it would wait
+    forever, and keep the forkserver and the resource tracker alive. A daemon thread waits
+    for the parent to exit (``pidfd_open``; polling where that is missing) and ends the
+    worker then; the forkserver and resource tracker exit once their last client is gone.
     """
     from threadpoolctl import threadpool_limits
 
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))
-    threadpool_limits(threads)
+        os.environ[var] = "1"
+    threadpool_limits(1)
+    threading.Thread(
+        target=_exit_with_parent, args=(parent_pid,), name="qnet-parent-watch", daemon=True
+    ).start()
+
+
+def _alive(pid: int) -> bool:
+    """True if process ``pid`` exists (a zombie not yet reaped counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Block until process ``parent_pid`` exits, then end this worker at once."""
+    try:
+        fd = os.pidfd_open(parent_pid)  # Linux >= 5.3: readable when the process exits
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+    else:
+        while _alive(parent_pid):
+            time.sleep(0.5)
+    os._exit(70)  # no cleanup: the parent that would read the result is gone
 
 
 @contextmanager
@@ -215,7 +252,7 @@ def run_sweep(
     """
     t0 = time.perf_counter()
     points = sweep.points()
-    with ResultStore(store_path) as store:
+    with ResultStore(store_path) as store, _sweep_lock(Path(store_path)):
         store.register_sweep(sweep.name, sweep.spec())
         finished = store.point_ids(sweep.name, status=("ok",) if retry_failed else None)
         todo = [p for p in points if p.point_id not in finished]
@@ -251,6 +288,34 @@ def run_sweep(
     )
 
 
+@contextmanager
+def _sweep_lock(store_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the store file while a sweep runs into it.
+
+    Two ``qnet sweep`` processes on one store would otherwise both compute every point;
+    the second is refused at once with :class:`SweepError`. The lock is ``flock`` on the
+    store file itself (SQLite's own locks are ``fcntl`` byte ranges, independent of it), so
+    no lock file is left behind and the kernel drops the lock when the process dies.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    fd = os.open(store_path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SweepError(
+                f"results store {store_path} is in use by another running qnet sweep: "
+                "wait for it to finish, or give another --store"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def _failed(task: PointTask, err: BaseException, note: str) -> PointOutcome:
     return PointOutcome(task=task, status="failed", error=f"{type(err).__name__}: {err} ({note})")
 
@@ -266,13 +331,12 @@ def _run_on(executor: cf.Executor, tasks: list[PointTask]) -> Iterator[PointOutc
 
 
 def _pool(n: int) -> cf.ProcessPoolExecutor:
-    """A local process pool (forkserver: no fork of a threaded parent), BLAS threads capped."""
-    threads = max(1, (os.cpu_count() or 1) // n)
+    """A local process pool (forkserver: no fork of a threaded parent), see :func:`_worker_init`."""
     return cf.ProcessPoolExecutor(
         max_workers=n,
         mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_limit_threads,
-        initargs=(threads,),
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
     )
 
 
