@@ -1,0 +1,209 @@
+"""Property test (issue 17): any scenario document loads or gives one ScenarioError naming a key.
+
+Hypothesis builds documents from the schema's keys (and misspelt ones) with values of every
+TOML type -- booleans, 64-bit integers, huge, tiny and non-finite floats, strings with path
+separators and NUL bytes, dates, times, date-times, arrays and tables. Each document must
+either validate (and then its closed-form link prediction is finite) or raise
+:class:`ScenarioError` whose message names a scenario key; and written to a file and given
+to ``qnet run``, ``show``, ``link`` and ``sweep``, it must give either one ``error:`` line
+(exit 2) or reach the command's work, never another exception. The heavy work itself
+(``simulate``, the SeQUeNCe link, the sweep's points) is replaced by a marker exception:
+this test is about the entry points. Derandomized (fixed seed), no example database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from qnet.cli.app import app
+from qnet.config import ScenarioError, reference_rows, scenario_from_dict
+
+KEYS = [row[0] for row in reference_rows()]
+TABLES = sorted({k.split(".")[0] for k in KEYS if "." in k})
+NAMED = sorted({*KEYS, *TABLES})
+
+SETTINGS = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+nasty_text = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(
+        ["../../escaped", "/tmp/qnet-abs", "../newdir/sub/x", "a\0b", "..", ".", "a/b\\c", ""]
+    ),
+)
+floats = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e-300, 1e308, -1e308, 5e-324, 1e-12, 1e15, 0.0, -0.0, 2.5e4]),
+)
+scalars = st.one_of(
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    floats,
+    nasty_text,
+    st.dates(),
+    st.times(),
+    st.datetimes(timezones=st.one_of(st.none(), st.just(dt.UTC))),
+)
+values = st.one_of(
+    scalars,
+    st.lists(scalars, max_size=3),
+    st.dictionaries(st.sampled_from(["a", "start", "k"]), scalars, max_size=2),
+)
+keys = st.one_of(
+    st.sampled_from(NAMED),
+    st.sampled_from(KEYS).map(lambda k: k + "x"),  # misspelt
+    st.text(alphabet="abcxyz_.", min_size=1, max_size=12),
+)
+
+
+def _nest(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A nested document from dotted keys; a key clashing with a table is dropped."""
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = key.split(".")
+        if any(not p for p in parts):
+            continue
+        node = doc
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            if not isinstance(node.get(parts[-1]), dict):
+                node[parts[-1]] = value
+    return doc
+
+
+documents = st.lists(st.tuples(keys, values), max_size=6).map(_nest)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # JSON string escapes are valid TOML basic-string escapes
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(type(v))
+
+
+def _toml(doc: dict[str, Any], prefix: str = "") -> str:
+    """The document as TOML with dotted keys (every key quoted)."""
+    lines = []
+    for k, v in doc.items():
+        key = f"{prefix}{json.dumps(k)}"
+        if isinstance(v, dict) and v:
+            lines.append(_toml(v, key + "."))
+        else:
+            lines.append(f"{key} = {_toml_value(v)}")
+    return "\n".join(line for line in lines if line)
+
+
+def _names_a_key(message: str, doc: dict[str, Any]) -> bool:
+    given_keys: list[str] = []
+
+    def walk(d: dict[str, Any], prefix: str = "") -> None:
+        for k, v in d.items():
+            given_keys.append(prefix + k)
+            if isinstance(v, dict):
+                walk(v, f"{prefix}{k}.")
+
+    walk(doc)
+    return any(k in message for k in [*NAMED, *given_keys] if k)
+
+
+@SETTINGS
+@given(documents)
+def test_any_document_validates_or_names_a_key(doc: dict[str, Any]) -> None:
+    """scenario_from_dict: a Scenario (finite link prediction) or one ScenarioError."""
+    from qnet.physics.link import predict
+
+    try:
+        scenario = scenario_from_dict(doc)
+    except ScenarioError as err:
+        assert _names_a_key(str(err), doc), str(err)
+        assert "\n" not in str(err)
+        return
+    json.dumps(scenario.to_dict(), allow_nan=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pred = predict(scenario)
+    assert all(math.isfinite(v) for v in pred.to_dict().values() if isinstance(v, float)), pred
+
+
+class _Reached(Exception):
+    """Raised in place of a command's heavy work: the scenario loaded and was accepted."""
+
+
+def _reached(*_args: Any, **_kwargs: Any) -> Any:
+    raise _Reached
+
+
+@pytest.fixture(scope="module")
+def stubbed() -> Any:
+    """Replace simulate, run_link and run_sweep by _reached for this module's CLI test."""
+    import nodes.link_run
+    import qnet.runs.runner
+    import qnet.sweeps.executors
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(qnet.runs.runner, "simulate", _reached)
+    mp.setattr(nodes.link_run, "run_link", _reached)
+    mp.setattr(qnet.sweeps.executors, "run_sweep", _reached)
+    with tempfile.TemporaryDirectory() as tmp:
+        mp.chdir(tmp)  # show's default PNG and the sweep's default store land in here
+        yield Path(tmp)
+    mp.undo()
+
+
+@SETTINGS
+@given(documents)
+def test_no_command_lets_another_exception_escape(stubbed: Path, doc: dict[str, Any]) -> None:
+    """qnet run/show/link/sweep on the document as a file: one error line, or the work starts."""
+    scenario = stubbed / "doc.toml"
+    scenario.write_text(_toml(doc) + "\n")
+    sweep = stubbed / "sweep.toml"
+    sweep.write_text('base = "doc.toml"\n[axes]\n"strategy.restarts" = [1, 2]\n')
+    runner = CliRunner()
+    for args in (
+        ["run", str(scenario), "--no-plot", "--json"],
+        ["show", str(scenario), "--no-draw", "--json"],
+        ["link", str(scenario), "--json"],
+        ["sweep", str(sweep), "--store", str(stubbed / "r.sqlite"), "--json"],
+    ):
+        res = runner.invoke(app, args)
+        if isinstance(res.exception, _Reached) or res.exit_code == 0:
+            continue
+        assert isinstance(res.exception, SystemExit), (args, repr(res.exception))
+        lines = res.stderr.strip().splitlines()
+        assert res.exit_code == 2 and len(lines) == 1, (args, res.exit_code, lines)
+        assert lines[0].startswith("error: "), lines
