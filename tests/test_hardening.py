@@ -295,7 +295,7 @@ def test_results_path_refuses_anything_but_a_plain_file_name(tmp_path: Path) -> 
 def _sweep_file(tmp_path: Path) -> Path:
     (tmp_path / "b.toml").write_text(TINY)
     sweep = tmp_path / "s.toml"
-    sweep.write_text('name = "t"\nbase = "b.toml"\n[axes]\n"link.arm_a_km" = [1.0]\n')
+    sweep.write_text('name = "t"\nbase = "b.toml"\n[axes]\n"strategy.restarts" = [4, 5]\n')
     return sweep
 
 
@@ -457,3 +457,28 @@ def test_write_atomic_removes_temps_of_killed_writers_and_fsyncs(
     write_atomic(tmp_path / "a.json", "{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a.json", mine.name, other.name])
     assert len(synced) == 2  # the file's data, then the directory entry
+
+
+def test_sweep_on_one_or_two_workers_stores_identical_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same real points on 1 and on 2 workers: every stored metric equal to the bit.
+
+    Before the pin, with no OMP_NUM_THREADS set, a worker got cores // workers BLAS threads
+    and the two stores differed in the last digits of the analysis-core fields.
+    """
+    from qnet.sweeps.executors import run_sweep
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+
+    sweep = load_sweep(_sweep_file(tmp_path))
+    frames = []
+    for workers in (1, 2):
+        store = tmp_path / f"w{workers}.sqlite"
+        summary = run_sweep(sweep, store, workers=workers)
+        assert summary.done == 2 and summary.failed == 0
+        df = load_results(store).drop(columns=["wall_time_s", "finished_at"])
+        frames.append(df.sort_values("point_id").to_dict("records"))
+    assert frames[0] == frames[1]
+    assert frames[0][0]["ideal_gap_reduction"] > 0
