@@ -121,6 +121,16 @@ def test_sweep_file_and_its_base_that_crash_the_loader_are_refused(
         assert _one_error(["sweep", str(path)], cwd=tmp_path) == expected
 
 
+def test_a_date_on_a_sweep_axis_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "b.toml").write_text(TINY)
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('base = "b.toml"\n[axes]\n"description" = [1979-05-27, 1980-01-01]\n')
+    assert _one_error(["sweep", str(sweep)], cwd=tmp_path) == (
+        f"{sweep}: axes.description: value datetime.date(1979, 5, 27) is not a number, string "
+        "or boolean (dates and times are not scenario values)"
+    )
+
+
 def test_dates_in_overrides_and_sweep_bases_are_copied_not_json_encoded(tmp_path: Path) -> None:
     (tmp_path / "b.toml").write_text(TINY)
     with pytest.raises(ScenarioError, match=r"^seed = datetime.date\(2020, 1, 2\) has the wrong"):

@@ -34,7 +34,7 @@ TABLES = sorted({k.split(".")[0] for k in KEYS if "." in k})
 NAMED = sorted({*KEYS, *TABLES})
 
 SETTINGS = settings(
-    max_examples=120,
+    max_examples=300,
     deadline=None,
     derandomize=True,
     database=None,
@@ -185,7 +185,7 @@ def stubbed() -> Any:
     mp.undo()
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=60)  # four CLI invocations per example
 @given(documents)
 def test_no_command_lets_another_exception_escape(stubbed: Path, doc: dict[str, Any]) -> None:
     """qnet run/show/link/sweep on the document as a file: one error line, or the work starts."""
@@ -207,3 +207,42 @@ def test_no_command_lets_another_exception_escape(stubbed: Path, doc: dict[str, 
         lines = res.stderr.strip().splitlines()
         assert res.exit_code == 2 and len(lines) == 1, (args, res.exit_code, lines)
         assert lines[0].startswith("error: "), lines
+
+
+sweep_keys = st.sampled_from(
+    ["name", "description", "seed", "mode", "replicates", "set", "base", "other"]
+)
+axis_values = st.one_of(
+    st.lists(scalars, min_size=1, max_size=3),
+    st.fixed_dictionaries(
+        {"start": scalars, "stop": scalars, "num": st.integers(-2, 5)},
+        optional={"log": scalars, "also": st.lists(st.one_of(st.sampled_from(KEYS), scalars))},
+    ),
+    scalars,
+)
+sweep_documents = st.tuples(
+    st.one_of(st.just({}), st.dictionaries(sweep_keys, values, max_size=3)),
+    st.dictionaries(
+        st.sampled_from([*KEYS, "seed", "link", "nope"]), axis_values, min_size=1, max_size=2
+    ),
+)
+
+
+@settings(SETTINGS, max_examples=100)
+@given(sweep_documents)
+def test_any_sweep_file_loads_or_gives_one_error_line(
+    stubbed: Path, sweep_doc: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    """qnet sweep on a random sweep file (random top-level keys, axes of every value type)."""
+    top, axes = sweep_doc
+    (stubbed / "base.toml").write_text('name = "b"\n[engine]\nname = "analytic"\n')
+    top = {**top, "base": top.get("base", "base.toml")}
+    text = _toml(top) + "\n[axes]\n" + _toml(axes) + "\n"
+    sweep = stubbed / "sweep.toml"
+    sweep.write_text(text)
+    res = CliRunner().invoke(app, ["sweep", str(sweep), "--store", str(stubbed / "r.sqlite")])
+    if isinstance(res.exception, _Reached):
+        return
+    assert isinstance(res.exception, SystemExit), (text, repr(res.exception))
+    lines = res.stderr.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines

@@ -158,12 +158,29 @@ def _axis(key: str, spec: Any) -> Axis:
         )
     if not values:
         raise SweepError(f"{where}: no values")
+    for v in values:
+        if not _plain(v):
+            raise SweepError(
+                f"{where}: value {v!r} is not a number, string or boolean (dates and times are "
+                "not scenario values)"
+            )
     if log or isinstance(spec, dict) and "start" in spec:
         if _is_int_key(key):  # a range over an integer key (e.g. run.decisions)
             values = [round(v) for v in values]
     if len({json.dumps(v) for v in values}) != len(values):
         raise SweepError(f"{where}: repeated values {values!r}")
     return Axis(key=key, values=tuple(values), log=log, also=also)
+
+
+def _plain(value: Any) -> bool:
+    """True for JSON-able TOML values: numbers, strings, booleans, arrays and tables of them."""
+    if isinstance(value, bool | int | float | str):
+        return True
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
 
 
 def _is_int_key(key: str) -> bool:
