@@ -492,3 +492,23 @@ def test_sweep_on_one_or_two_workers_stores_identical_numbers(
         frames.append(df.sort_values("point_id").to_dict("records"))
     assert frames[0] == frames[1]
     assert frames[0][0]["ideal_gap_reduction"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--duration-s", "inf"], "--duration-s = inf is out of range: allowed (0, "),
+        (["--duration-s", "1e308"], "--duration-s = 1e+308 is out of range: allowed (0, "),
+        (["--storage-time-s", "inf"], "--storage-time-s = inf is out of range: allowed [0, 1e+06]"),
+        (
+            ["--attempts", "1000000", "--set", "link.memory_frequency_hz=1e-3"],
+            "--attempts = 1000000 is out of range: allowed [10, ",
+        ),
+    ],
+)
+def test_link_lengths_that_overflowed_the_clock_are_refused(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Infinite or huge simulated times overflowed SeQUeNCe's int64 picosecond clock."""
+    (tmp_path / "s.toml").write_text(TINY.replace('"analytic"', '"sequence"'))
+    assert _one_error(["link", "s.toml", *args], cwd=tmp_path).startswith(message)
