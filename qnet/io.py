@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -46,9 +47,10 @@ def _remove_stale_temps(path: Path) -> None:
     can never be renamed into place, so the next write of ``path`` removes it.
     """
     prefix = f".{path.name}."
+    ours = re.compile(re.escape(prefix) + r"(\d+)\.[A-Za-z0-9_]+\.tmp")
     for entry in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
-        pid_text = entry.name[len(prefix) :].split(".", 1)[0]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+        m = ours.fullmatch(entry.name)
+        if m and int(m[1]) != os.getpid() and not _pid_alive(int(m[1])):
             entry.unlink(missing_ok=True)
 
 
