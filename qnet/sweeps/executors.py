@@ -32,7 +32,7 @@ import numpy as np
 
 from qnet.config import Scenario
 from qnet.sweeps.spec import Sweep, SweepError
-from qnet.sweeps.store import ResultStore
+from qnet.sweeps.store import ResultStore, StoreError
 
 __all__ = [
     "DEFAULT_POINT_FUNCTION",
@@ -252,7 +252,9 @@ def run_sweep(
     """
     t0 = time.perf_counter()
     points = sweep.points()
-    with ResultStore(store_path) as store, _sweep_lock(Path(store_path)):
+    # the lock is taken first and dropped last: closing its descriptor while SQLite still
+    # had the file open would drop SQLite's own fcntl locks of this process on it
+    with _sweep_lock(Path(store_path)), ResultStore(store_path) as store:
         store.register_sweep(sweep.name, sweep.spec())
         finished = store.point_ids(sweep.name, status=("ok",) if retry_failed else None)
         todo = [p for p in points if p.point_id not in finished]
@@ -302,7 +304,11 @@ def _sweep_lock(store_path: Path) -> Iterator[None]:
     except ImportError:  # not POSIX: no lock
         yield
         return
-    fd = os.open(store_path, os.O_RDONLY)
+    try:
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(store_path, os.O_RDONLY | os.O_CREAT, 0o666)  # an empty file is a new store
+    except OSError as err:
+        raise StoreError(f"cannot open results store {store_path}: {err.strerror}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
