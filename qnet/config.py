@@ -222,10 +222,13 @@ class LinkConfig(_Table):
     )
     wavelength_nm: float = Field(1550.0, gt=0, description="photon wavelength [nm]")
     coherence_time_s: float | None = Field(
-        None, gt=0, description="SeQUeNCe memory expiry [s]; omit for none"
+        None, gt=0, le=1e6, description="SeQUeNCe memory expiry [s]; omit for none"
     )
     cutoff_s: float | None = Field(
-        None, gt=0, description="deterministic discard age of a stored pair [s]; omit for none"
+        None,
+        gt=0,
+        le=1e6,
+        description="deterministic discard age of a stored pair [s]; omit for none",
     )
     selection: Literal["oldest", "newest"] = Field(
         "oldest", description="which usable pair a decision consumes"
@@ -307,6 +310,17 @@ class Scenario(_Table):
             msg = arm_grid_error(self.link)
             if msg is not None:
                 raise ValueError(msg)
+            cutoff = self.link.cutoff_s
+            if cutoff is not None:
+                from qnet.physics.link import predict
+
+                usable = predict(self).usable_delay_s
+                if cutoff <= usable:
+                    raise ValueError(
+                        f"link.cutoff_s = {cutoff!r} is out of range for the sequence engine: "
+                        f"allowed ({usable:g}, 1e+06] (a pair must outlive the flight of its "
+                        f"herald to the farther router, {usable:g} s)"
+                    )
         return self
 
     @classmethod

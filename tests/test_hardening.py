@@ -512,3 +512,42 @@ def test_link_lengths_that_overflowed_the_clock_are_refused(
     """Infinite or huge simulated times overflowed SeQUeNCe's int64 picosecond clock."""
     (tmp_path / "s.toml").write_text(TINY.replace('"analytic"', '"sequence"'))
     assert _one_error(["link", "s.toml", *args], cwd=tmp_path).startswith(message)
+
+
+def _cutoff_message(cutoff: float, flight_s: float) -> str:
+    """The refusal of a cutoff below the herald delay: the 1 km arm's flight + classical gap."""
+    from qnet.physics.link import CLASSICAL_GAP_PS, PS_PER_S
+
+    usable = flight_s + CLASSICAL_GAP_PS / PS_PER_S
+    return (
+        f"link.cutoff_s = {cutoff!r} is out of range for the sequence engine: allowed "
+        f"({usable:g}, 1e+06] (a pair must outlive the flight of its herald to the farther "
+        f"router, {usable:g} s)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (
+            ["link.coherence_time_s=1e308"],
+            "link.coherence_time_s = 1e+308 is out of range: allowed (0, 1e+06]",
+        ),  # fmt: skip
+        (["link.cutoff_s=1e308"], "link.cutoff_s = 1e+308 is out of range: allowed (0, 1e+06]"),
+        (["link.cutoff_s=1e-6"], _cutoff_message(1e-6, 1.0 / 2e5)),
+        (["link.cutoff_s=0.05", "link.light_speed_km_per_s=10"], _cutoff_message(0.05, 0.1)),
+        (
+            ["traffic.mean_service_time_s=1e-300"],
+            "traffic.mean_service_time_s = 1e-300 is out of range: allowed [1e-12, 1e+06]",
+        ),  # fmt: skip
+    ],
+)
+def test_sequence_times_that_crashed_the_engine_are_refused(
+    tmp_path: Path, sets: list[str], message: str
+) -> None:
+    """Picosecond overflow, and a cutoff shorter than the herald's flight (a discard event in
+    the past: SeQUeNCe's 'invalid event time' AssertionError), for run and link alike."""
+    (tmp_path / "s.toml").write_text(TINY.replace('"analytic"', '"sequence"'))
+    args = [x for s in sets for x in ("--set", s)]
+    for command in ("run", "link"):
+        assert _one_error([command, "s.toml", *args], cwd=tmp_path) == message
