@@ -371,6 +371,32 @@ def test_a_new_store_is_marked_and_an_unmarked_old_one_still_opens(tmp_path: Pat
         assert s.point_ids("s") == {"a"}
 
 
+@pytest.mark.parametrize(
+    ("spec", "row", "message"),
+    [
+        ({"axes": 5}, {}, "the stored spec of sweep 't' is not a qnet sweep spec"),
+        (
+            {"axes": [{"key": "link.arm_a_km"}, {"key": "link.arm_a_km"}]},
+            {},
+            "the stored spec of sweep 't' is not a qnet sweep spec",
+        ),
+        (
+            {"axes": [{"key": "link.arm_a_km"}]},
+            {"availability": "high"},
+            "column 'availability' of {store} holds text, not numbers: cannot plot it",
+        ),
+    ],
+)
+def test_foreign_specs_and_text_metrics_give_one_error_line(
+    tmp_path: Path, spec: dict, row: dict, message: str
+) -> None:
+    store = tmp_path / "r.sqlite"
+    with ResultStore(store) as s:
+        s.register_sweep("t", spec)
+        s.write_point({"point_id": "a", "sweep": "t", "status": "ok", "point_index": 0, **row})
+    assert message.format(store=store) in _one_error(["plot", str(store), "--out", "p.png"])
+
+
 # ---------------------------------------------------------------- 6. --where on a text column
 
 

@@ -8,7 +8,9 @@ either validate (and then its closed-form link prediction is finite) or raise
 to ``qnet run``, ``show``, ``link`` and ``sweep``, it must give either one ``error:`` line
 (exit 2) or reach the command's work, never another exception. The heavy work itself
 (``simulate``, the SeQUeNCe link, the sweep's points) is replaced by a marker exception:
-this test is about the entry points. Derandomized (fixed seed), no example database.
+this test is about the entry points. Results stores of random rows and sweep specs go
+through ``qnet results`` and ``qnet plot`` the same way. Derandomized (fixed seed), no
+example database.
 """
 
 from __future__ import annotations
@@ -246,3 +248,53 @@ def test_any_sweep_file_loads_or_gives_one_error_line(
     assert isinstance(res.exception, SystemExit), (text, repr(res.exception))
     lines = res.stderr.strip().splitlines()
     assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
+
+
+store_columns = st.sampled_from(
+    [
+        "gap_reduction_game", "gap_reduction_game_ci95", "retained_share_game", "availability",
+        "mean_fidelity_at_use", "predicted_gap_reduction", "gap_reduction", "retained_share",
+        "link.arm_a_km", "router_a.t2_s", "replicate", "wall_time_s",
+    ]
+)  # fmt: skip
+store_values = st.one_of(
+    st.none(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True), nasty_text
+)
+store_rows = st.lists(st.dictionaries(store_columns, store_values, max_size=6), max_size=5)
+store_axes = st.lists(
+    st.fixed_dictionaries(
+        {"key": st.sampled_from(["link.arm_a_km", "router_a.t2_s", "replicate", "nope"])},
+        optional={"log": st.booleans(), "values": st.lists(store_values, max_size=3)},
+    ),
+    max_size=3,
+)
+
+
+@settings(SETTINGS, max_examples=40)  # a PNG is drawn per example
+@given(store_rows, store_axes, st.lists(st.sampled_from(["ok", "failed", "odd"]), min_size=5))
+def test_results_and_plot_of_any_store_contents(
+    stubbed: Path, rows: list[dict[str, Any]], axes: list[dict[str, Any]], statuses: list[str]
+) -> None:
+    """qnet results / plot on a store of random rows (text, NaN, inf where numbers belong)
+    and a random sweep spec (repeated or unknown axes): output, or one error line."""
+    from qnet.sweeps.store import ResultStore
+
+    store = stubbed / "fuzz.sqlite"
+    store.unlink(missing_ok=True)
+    with ResultStore(store) as s:
+        s.register_sweep("t", {"name": "t", "axes": axes})
+        for i, row in enumerate(rows):
+            s.write_point(
+                {**row, "point_id": f"p{i}", "sweep": "t", "status": statuses[i], "point_index": i}
+            )
+    for args in (
+        ["results", str(store)],
+        ["results", str(store), "--json", "--estimate", "queue"],
+        ["plot", str(store), "--out", str(stubbed / "fuzz.png")],
+    ):
+        res = CliRunner().invoke(app, args)
+        if res.exit_code == 0:
+            continue
+        assert isinstance(res.exception, SystemExit), (args, repr(res.exception))
+        lines = res.stderr.strip().splitlines()
+        assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines

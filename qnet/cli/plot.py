@@ -41,6 +41,7 @@ def plot_command(
         if sweep is None and len(names) > 1:
             raise PlotError(f"the store holds several sweeps {names}; choose one with --sweep")
         df = filter_results(df, list(where or []))
+        _numeric_metrics(df, store, estimate)
         name = sweep or (names[0] if names else None)
         png = sweep_figure_png(df, specs.get(name), x=x, by=by, estimate=estimate.value)
     except (StoreError, PlotError) as err:
@@ -54,6 +55,22 @@ def plot_command(
         print_json({"store": str(store), "sweep": name, "png": str(path)})
     else:
         typer.echo(f"plot: {path}")
+
+
+def _numeric_metrics(df: object, store: Path, estimate: Estimate) -> None:
+    """Refuse a store whose plotted metric columns hold text (a foreign ``--function``'s)."""
+    import pandas as pd
+
+    from qnet.plots.common import PANELS, PlotError
+
+    suffix = "_game" if estimate is Estimate.game else ""
+    for base, _ in PANELS:
+        col = base + suffix if base in ("gap_reduction", "retained_share") else base
+        for c in (col, f"{col}_ci95", "predicted_gap_reduction"):
+            values = df[c] if c in df else None  # type: ignore[operator, index]
+            if values is not None and (pd.to_numeric(values, errors="coerce").isna()
+                                       & values.notna()).any():  # fmt: skip
+                raise PlotError(f"column '{c}' of {store} holds text, not numbers: cannot plot it")
 
 
 def register(app: typer.Typer) -> None:

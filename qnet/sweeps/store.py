@@ -297,6 +297,8 @@ def load_sweeps(path: str | Path) -> dict[str, dict[str, Any]]:
         ).fetchone()
         rows = db.execute("SELECT name, spec FROM sweeps").fetchall() if has_sweeps else []
         specs = {name: json.loads(spec) for name, spec in rows}
+        for name, spec in specs.items():
+            _check_spec(Path(path), name, spec)
     except sqlite3.DatabaseError as err:
         raise StoreError(_damaged(Path(path), err)) from None
     except (json.JSONDecodeError, TypeError) as err:
@@ -304,6 +306,28 @@ def load_sweeps(path: str | Path) -> dict[str, dict[str, Any]]:
     finally:
         db.close()
     return specs
+
+
+def _check_spec(path: Path, name: Any, spec: Any) -> None:
+    """Refuse a stored sweep spec that is not what :func:`load_sweeps` promises its readers."""
+    axes = spec.get("axes", []) if isinstance(spec, dict) else None
+    good = (
+        isinstance(name, str)
+        and isinstance(axes, list)
+        and all(
+            isinstance(a, dict)
+            and isinstance(a.get("key"), str)
+            and isinstance(a.get("also", []), list)
+            and all(isinstance(k, str) for k in a.get("also", []))
+            for a in axes
+        )
+        and len({a["key"] for a in axes}) == len(axes)
+    )
+    if not good:
+        raise StoreError(
+            f"{path}: the stored spec of sweep {name!r} is not a qnet sweep spec "
+            "(expected a table with a list of axes, each with its own 'key')"
+        )
 
 
 _WHERE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|==|!=|<|>|=)\s*(.+?)\s*$")
