@@ -185,6 +185,22 @@ def test_too_many_decisions_are_refused_up_front(
     assert _files(tmp_path) == [Path("s.toml")]  # nothing written
 
 
+def test_a_sweep_whose_points_do_not_fit_is_refused_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every worker holds one point's arrays: 2 workers x 1000 decisions x 300 B > 500 kB."""
+    import qnet.cli.options as options
+
+    monkeypatch.setattr(options, "available_memory", lambda: 500_000)
+    sweep = _sweep_file(tmp_path)
+    msg = _one_error(["sweep", str(sweep), "--workers", "2", "--store", "r.sqlite"], tmp_path)
+    assert msg == (
+        f"{sweep}: run.decisions = 1000 needs about 0.6 MiB of memory on 2 workers "
+        "(300 bytes per decision), more than the 0.5 MiB available: the largest value that "
+        "fits is 833 (run several seeds instead)"
+    )
+
+
 # ---------------------------------------------------------------- 3. nonsense with rc 0
 
 

@@ -309,12 +309,17 @@ def decisions_memory_error(decisions: int, processes: int = 1) -> str | None:
     if need <= free:
         return None
     fits = free // (BYTES_PER_DECISION * processes)
-    each = f" in each of {processes} workers" if processes > 1 else ""
+    each = f" on {processes} workers" if processes > 1 else ""
     return (
-        f"run.decisions = {decisions} needs about {need / 2**30:.1f} GiB of memory{each} "
-        f"({BYTES_PER_DECISION} bytes per decision), more than the {free / 2**30:.1f} GiB "
-        f"available: the largest value that fits is {fits} (run several seeds instead)"
+        f"run.decisions = {decisions} needs about {_size(need)} of memory{each} "
+        f"({BYTES_PER_DECISION} bytes per decision), more than the {_size(free)} available: "
+        f"the largest value that fits is {fits} (run several seeds instead)"
     )
+
+
+def _size(n: int) -> str:
+    """Bytes as GiB (one decimal) from 1 GiB up, else as MiB."""
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def report_console(piped_width: int) -> Console:
