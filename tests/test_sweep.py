@@ -360,7 +360,7 @@ def _wait_group_gone(pgid: int, timeout: float) -> list[tuple[int, str]]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_sigkill_midway_then_rerun_runs_each_point_exactly_once(
     tmp_path: Path, importable_tests: None, sig: signal.Signals
 ) -> None:
