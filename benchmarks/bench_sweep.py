@@ -23,8 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 from qnet.config import apply_overrides
+from qnet.sweeps.executors import run_sweep
+from qnet.sweeps.spec import Sweep, load_sweep
 from qnet.sweeps.store import load_results
-from qnet.sweeps.sweep import Sweep, load_sweep, run_sweep
 
 SWEEP = Path(__file__).resolve().parents[1] / "scenarios/sweeps/generation-vs-decision-rate.toml"
 

@@ -13,9 +13,11 @@ Examples:
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +47,7 @@ __all__ = [
     "apply_overrides",
     "load_scenario",
     "parse_override",
+    "read_toml",
     "reference_markdown",
     "reference_rows",
     "scenario_from_dict",
@@ -88,20 +91,32 @@ class _Table(BaseModel):
         kind = _kind(cls.model_fields[info.field_name])
         if kind in ("number", "integer") and isinstance(value, str | bool):
             raise ValueError(f"__type__ expected {_A[kind]}")
+        if kind == "integer" and isinstance(value, float):  # 2.5e4 is a float in TOML
+            raise ValueError("__type__ expected an integer")
         return value
+
+
+MIN_LOAD = 1e-6
+"""Smallest per-server load rho the queue replay resolves (below it waits underflow)."""
 
 
 class TrafficConfig(_Table):
     """Customer-pair arrivals and service times (paper Sec. III)."""
 
     mean_service_time_s: float = Field(
-        1e-3, gt=0, description="mean customer service time 1/mu [s]"
+        1e-3, ge=1e-12, le=1e6, description="mean customer service time 1/mu [s]"
     )
     load: float | None = Field(
-        None, gt=0, lt=1, description="per-server utilisation rho = lambda/mu, in (0, 1)"
+        None,
+        gt=0,
+        lt=1,
+        description=f"per-server utilisation rho = lambda/mu, in (0, 1), at least {MIN_LOAD:g}",
     )
     arrival_rate_hz: float | None = Field(
-        None, gt=0, description="customer-pair arrival rate lambda [1/s]; alternative to load"
+        None,
+        gt=0,
+        le=1e15,
+        description="customer-pair arrival rate lambda [1/s]; alternative to load",
     )
 
     @model_validator(mode="after")
@@ -113,12 +128,17 @@ class TrafficConfig(_Table):
             )
         if self.arrival_rate_hz is not None:
             rho = self.arrival_rate_hz * self.mean_service_time_s
-            if rho >= 1:
+            if not MIN_LOAD <= rho < 1:
                 raise ValueError(
                     f"traffic.arrival_rate_hz = {self.arrival_rate_hz!r} gives load rho = "
                     f"arrival_rate_hz * mean_service_time_s = {rho:g}, out of range: "
-                    "allowed (0, 1)"
+                    f"allowed [{MIN_LOAD:g}, 1)"
                 )
+        if self.load is not None and self.load < MIN_LOAD:
+            raise ValueError(
+                f"traffic.load = {self.load!r} is out of range: allowed [{MIN_LOAD:g}, 1) "
+                "(the queue replay cannot resolve a smaller load)"
+            )
         return self
 
     @property
@@ -146,10 +166,12 @@ class QueueConfig(_Table):
         "warmup", description="'warmup': phi(t)=phi_max(1-exp(-alpha t)); 'power': T(t)=t^k"
     )
     warmup_rate_per_service: float = Field(
-        0.5, gt=0, description="warm-up rate alpha in units of mu (paper: 0.5)"
+        0.5, ge=1e-6, le=1e3, description="warm-up rate alpha in units of mu (paper: 0.5)"
     )
-    phi_max: float = Field(1.0, gt=0, description="steady-state baseline productivity")
-    power_k: float = Field(2.0, gt=1, description="exponent k of T(t)=t^k, > 1 (strictly convex)")
+    phi_max: float = Field(1.0, ge=1e-6, le=1e6, description="steady-state baseline productivity")
+    power_k: float = Field(
+        2.0, gt=1, le=5, description="exponent k of T(t)=t^k, > 1 (strictly convex)"
+    )
 
 
 class StrategyConfig(_Table):
@@ -183,7 +205,7 @@ class LinkConfig(_Table):
     arm_b_km: float = Field(1.0, ge=0, le=1000, description="fiber from router B to station [km]")
     attenuation_db_per_km: float = Field(0.2, ge=0, le=10, description="fiber loss [dB/km]")
     light_speed_km_per_s: float = Field(
-        2.0e5, gt=0, le=3.0e5, description="speed of light in fiber [km/s]"
+        2.0e5, ge=1, le=3.0e5, description="speed of light in fiber [km/s]"
     )
     detector_efficiency: float = Field(
         0.9, gt=0, le=1, description="station detector efficiency, (0, 1]"
@@ -196,14 +218,17 @@ class LinkConfig(_Table):
         1.0, gt=0, le=1, description="memory photon emission efficiency, (0, 1]"
     )
     memory_frequency_hz: float = Field(
-        2.0e6, gt=0, description="maximum memory excitation rate [1/s]"
+        2.0e6, ge=1e-3, le=1e12, description="maximum memory excitation rate [1/s]"
     )
     wavelength_nm: float = Field(1550.0, gt=0, description="photon wavelength [nm]")
     coherence_time_s: float | None = Field(
-        None, gt=0, description="SeQUeNCe memory expiry [s]; omit for none"
+        None, gt=0, le=1e6, description="SeQUeNCe memory expiry [s]; omit for none"
     )
     cutoff_s: float | None = Field(
-        None, gt=0, description="deterministic discard age of a stored pair [s]; omit for none"
+        None,
+        gt=0,
+        le=1e6,
+        description="deterministic discard age of a stored pair [s]; omit for none",
     )
     selection: Literal["oldest", "newest"] = Field(
         "oldest", description="which usable pair a decision consumes"
@@ -234,7 +259,11 @@ class RunConfig(_Table):
 class Scenario(_Table):
     """A complete, validated qnet scenario."""
 
-    name: str = Field("scenario", min_length=1, description="short label")
+    name: str = Field(
+        "scenario",
+        min_length=1,
+        description="short label, also the stem of result file names: letters, digits, . _ - +",
+    )
     description: str = Field("", description="free text, sources of the parameters")
     seed: int = Field(1, ge=0, description="root seed; every random stream spawns from it")
     traffic: TrafficConfig = TrafficConfig()
@@ -245,6 +274,23 @@ class Scenario(_Table):
     router_b: RouterConfig = RouterConfig()
     engine: EngineConfig = EngineConfig()
     run: RunConfig = RunConfig()
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        """Refuse a name that is not a plain file-name stem (it names result files)."""
+        return check_name(value, "name")
+
+    @model_validator(mode="after")
+    def _t2_below_twice_t1(self) -> Scenario:
+        for side in ("router_a", "router_b"):
+            r: RouterConfig = getattr(self, side)
+            if r.t1_s is not None and r.t2_s is not None and r.t2_s > 2 * r.t1_s * (1 + 1e-12):
+                raise ValueError(
+                    f"{side}.t2_s = {r.t2_s!r} is out of range: allowed (0, 2 * {side}.t1_s = "
+                    f"{2 * r.t1_s:g}] (a physical memory has T2 <= 2 T1)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _warmup_below_run(self) -> Scenario:
@@ -264,6 +310,17 @@ class Scenario(_Table):
             msg = arm_grid_error(self.link)
             if msg is not None:
                 raise ValueError(msg)
+            cutoff = self.link.cutoff_s
+            if cutoff is not None:
+                from qnet.physics.link import predict
+
+                usable = predict(self).usable_delay_s
+                if cutoff <= usable:
+                    raise ValueError(
+                        f"link.cutoff_s = {cutoff!r} is out of range for the sequence engine: "
+                        f"allowed ({usable:g}, 1e+06] (a pair must outlive the flight of its "
+                        f"herald to the farther router, {usable:g} s)"
+                    )
         return self
 
     @classmethod
@@ -282,6 +339,61 @@ class Scenario(_Table):
 
 
 # ---------------------------------------------------------------- loading and errors
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,99}")
+"""A name that is safe as a file-name stem: no path separator, no leading dot, no NUL."""
+
+MAX_TOML_BYTES = 1 << 20
+"""Largest scenario or sweep file read (1 MiB; a real one is a few kB)."""
+
+
+def check_name(value: str, key: str) -> str:
+    """Return ``value`` if it is a safe file-name stem, else raise naming ``key``."""
+    if not NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{key} = {value!r} is not a valid name: allowed 1-100 letters, digits and "
+            "'.', '_', '-', '+', not starting with '.' (it names result files)"
+        )
+    return value
+
+
+def slug_name(stem: str) -> str:
+    """A file stem made a valid name: other characters become '-', a leading dot is dropped."""
+    slug = re.sub(r"[^A-Za-z0-9._+-]", "-", stem).lstrip(".")[:100]
+    return slug or "scenario"
+
+
+def read_toml(path: str | Path, what: str = "scenario file") -> dict[str, Any]:
+    """Parse a TOML file of at most 1 MiB; any problem raises one :class:`ScenarioError`.
+
+    A missing file, a directory, a device (``/dev/zero``), bytes that are not UTF-8 and
+    invalid TOML each give one message naming the file.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_TOML_BYTES + 1)
+    except FileNotFoundError:
+        raise ScenarioError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{what} {path} is a directory, not a TOML file") from None
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ScenarioError(f"cannot read {what} {path}: {reason}") from None
+    if len(raw) > MAX_TOML_BYTES:
+        raise ScenarioError(
+            f"{what} {path} is larger than {MAX_TOML_BYTES // 1024} KiB: not a TOML file"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: not valid TOML (byte {err.start} is not UTF-8 text)"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: not valid TOML ({err})") from None
 
 
 def _num(x: Any) -> str:
@@ -408,7 +520,7 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of nested ``data`` with dotted-key ``overrides`` applied."""
-    out = json.loads(json.dumps(data))
+    out = copy.deepcopy(data)
     for key, value in overrides.items():
         node = out
         parts = key.split(".")
@@ -434,14 +546,9 @@ def load_scenario(
 ) -> Scenario:
     """Load a TOML scenario, apply ``--set`` overrides and validate it."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ScenarioError(f"scenario file not found: {path}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path}: not valid TOML ({err})") from None
+    data = read_toml(path)
     if isinstance(overrides, list):
         overrides = dict(parse_override(o) for o in overrides)
     data = apply_overrides(data, overrides or {})
-    data.setdefault("name", path.stem)
+    data.setdefault("name", slug_name(path.stem))
     return scenario_from_dict(data)

@@ -37,7 +37,7 @@ def _refused(data: dict) -> str:
         (
             {"traffic": {"arrival_rate_hz": 1500.0, "mean_service_time_s": 1e-3}},
             "traffic.arrival_rate_hz = 1500.0 gives load rho = arrival_rate_hz * "
-            "mean_service_time_s = 1.5, out of range: allowed (0, 1)",
+            "mean_service_time_s = 1.5, out of range: allowed [1e-06, 1)",
         ),
         # negative lengths
         ({"link": {"arm_a_km": -3}}, "link.arm_a_km = -3 is out of range: allowed [0, 1000]"),

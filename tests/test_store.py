@@ -128,7 +128,7 @@ def test_bad_paths_are_named(tmp_path: Path) -> None:
         load_results(tmp_path / "nope.sqlite")
     junk = tmp_path / "junk.sqlite"
     junk.write_text("not a database, just text " * 100)
-    with pytest.raises(StoreError, match=r"is not an SQLite results store"):
+    with pytest.raises(StoreError, match=r"junk.sqlite is not a qnet results store \(file is not"):
         load_results(junk)
     with pytest.raises(StoreError, match=r"unknown format '.xlsx'; allowed .csv, .parquet"):
         export_results(pd.DataFrame({"a": [1]}), tmp_path / "r.xlsx")

@@ -24,8 +24,9 @@ import pandas as pd
 import pytest
 
 from qnet.config import Scenario
+from qnet.sweeps.executors import run_sweep
+from qnet.sweeps.spec import SweepError, load_sweep, point_seed
 from qnet.sweeps.store import load_results
-from qnet.sweeps.sweep import SweepError, load_sweep, point_seed, run_sweep
 
 TESTS = Path(__file__).resolve().parent
 QNET = Path(sys.executable).with_name("qnet")
@@ -317,7 +318,7 @@ def test_scheduler_address_runs_on_an_existing_cluster(
     """``--scheduler ADDRESS`` path: connect to a running scheduler (here in-process)."""
     from distributed import LocalCluster
 
-    from qnet.sweeps.sweep import dask_executor
+    from qnet.sweeps.executors import dask_executor
 
     sweep = load_sweep(_files(tmp_path, "link.arm_a_km = [1.0, 2.0, 3.0]"))
     run_sweep(sweep, tmp_path / "pool.sqlite", workers=1, function="test_sweep:point_gauss")
@@ -331,13 +332,44 @@ def test_scheduler_address_runs_on_an_existing_cluster(
     )
 
 
-def test_sigkill_midway_then_rerun_runs_each_point_exactly_once(
-    tmp_path: Path, importable_tests: None
-) -> None:
-    """SIGKILL the ``qnet sweep`` process after 2 of 8 points; a rerun finishes the rest.
+def _group_pids(pgid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live (not zombie) processes in process group ``pgid``."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # state ppid pgrp ...
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            out.append((int(entry.name), cmd.strip()))
+    return out
 
-    Rows committed before the kill are kept untouched (same finished_at), the rerun runs
-    only the missing points, and the store ends with each of the 8 points once.
+
+def _wait_group_gone(pgid: int, timeout: float) -> list[tuple[int, str]]:
+    """Poll until no live process of group ``pgid`` remains; the survivors at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    left = _group_pids(pgid)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = _group_pids(pgid)
+    return left
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_sigkill_midway_then_rerun_runs_each_point_exactly_once(
+    tmp_path: Path, importable_tests: None, sig: signal.Signals
+) -> None:
+    """SIGKILL (or SIGTERM) the ``qnet sweep`` process after 2 of 8 points; a rerun finishes.
+
+    Within 5 s of the kill no process of the sweep remains (workers, forkserver and resource
+    tracker exit with their parent, issue 17 item 7). Rows committed before the kill are
+    kept untouched (same finished_at), the rerun runs only the missing points, and the store
+    ends with each of the 8 points once.
     """
     sweep_file = _files(tmp_path, "link.arm_a_km = {start = 1, stop = 8, num = 8}")
     store = tmp_path / "r.sqlite"
@@ -356,13 +388,16 @@ def test_sigkill_midway_then_rerun_runs_each_point_exactly_once(
                     done = db.execute("SELECT count(*) FROM points WHERE status='ok'").fetchone()[0]
             except sqlite3.OperationalError:
                 pass
-    os.kill(proc.pid, signal.SIGKILL)  # the sweep process only; its workers are orphaned
+    group = _group_pids(proc.pid)
+    assert len(group) >= 3, group  # the sweep, the forkserver and a worker at least
+    os.kill(proc.pid, sig)  # the sweep process only
     proc.wait(timeout=10)
-    time.sleep(0.5)  # an orphaned worker may finish its point, but only the parent writes
+    left = _wait_group_gone(proc.pid, timeout=5.0)
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # tidy up the orphans
+        os.killpg(proc.pid, signal.SIGKILL)  # tidy up if the assertion below fails
     except ProcessLookupError:
         pass
+    assert left == [], f"processes of the killed sweep still alive after 5 s: {left}"
     assert 2 <= done < 8, f"could not catch the sweep midway (done={done})"
     before = load_results(store)
     assert before["point_id"].is_unique and len(before) < 8

@@ -7,6 +7,7 @@ this module only assembles them.
 from __future__ import annotations
 
 import importlib
+import os
 
 import typer
 
@@ -22,9 +23,23 @@ app = typer.Typer(
 )
 
 
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def one_blas_thread() -> None:
+    """Pin BLAS/OpenMP to one thread: sums in one order, so the numbers do not depend on
+    OMP_NUM_THREADS or the core count (a sweep on 1 or 2 workers stores the same values)."""
+    for var in BLAS_THREAD_VARIABLES:  # libraries loaded later read these
+        os.environ[var] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # libraries already loaded
+
+
 @app.callback()
 def _root() -> None:
     """Quantum networks that spend entanglement on routing decisions."""
+    one_blas_thread()
 
 
 # One line per command module; each defines register(app: typer.Typer) -> None.

@@ -16,6 +16,7 @@ from qnet.cli.options import (
     JsonOption,
     SeedOption,
     SetOption,
+    check_range,
     fail,
     print_json,
     scenario_or_exit,
@@ -24,7 +25,13 @@ from qnet.cli.options import (
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["link_command", "register"]
+__all__ = ["MAX_ATTEMPTS", "MAX_SIMULATED_S", "link_command", "register"]
+
+MAX_ATTEMPTS = 1_000_000
+"""Most attempts one ``qnet link`` simulates (SeQUeNCe runs every one of them)."""
+
+MAX_SIMULATED_S = 1e6
+"""Longest simulated interval or storage time [s]: SeQUeNCe's picosecond clock is an int64."""
 
 _LABELS = {
     "success_probability": ("success probability / attempt", "{:.4f}"),
@@ -79,7 +86,8 @@ def link_command(
         ),
     ] = None,
     attempts: Annotated[
-        int, typer.Option("--attempts", min=10, help="Target number of attempts.")
+        int,
+        typer.Option("--attempts", min=10, max=MAX_ATTEMPTS, help="Target number of attempts."),
     ] = 2000,
     storage_time_s: Annotated[
         float,
@@ -92,6 +100,7 @@ def link_command(
     scenario = scenario_or_exit(scenario_path, sets, seed)
     if duration_s is not None and not duration_s > 0:
         fail(f"--duration-s = {duration_s!r}: must be > 0 [s]")
+    _check_length(scenario, duration_s, attempts, storage_time_s)
     from nodes.link_run import run_link
 
     try:
@@ -107,6 +116,31 @@ def link_command(
     from rich.console import Console
 
     Console().print(_table(report))
+
+
+def _check_length(
+    scenario: object, duration_s: float | None, attempts: int, storage_time_s: float
+) -> None:
+    """Refuse a run longer than :data:`MAX_ATTEMPTS` attempts or :data:`MAX_SIMULATED_S`."""
+    from qnet.physics.link import predict
+
+    check_range("--storage-time-s", storage_time_s, 0, MAX_SIMULATED_S)
+    slots = scenario.link.memory_slots  # type: ignore[attr-defined]
+    per_attempt = predict(scenario).attempt_period_s / slots  # type: ignore[arg-type]
+    longest = min(MAX_SIMULATED_S, MAX_ATTEMPTS * per_attempt)
+    if duration_s is not None:
+        if not duration_s <= longest:
+            fail(
+                f"--duration-s = {duration_s:g} is out of range: allowed (0, {longest:g}] "
+                f"(at most {MAX_ATTEMPTS} attempts of {per_attempt * slots:g} s on {slots} "
+                f"memory slots, at most {MAX_SIMULATED_S:g} s)"
+            )
+    elif attempts * per_attempt > MAX_SIMULATED_S:
+        fail(
+            f"--attempts = {attempts} is out of range: allowed [10, "
+            f"{int(MAX_SIMULATED_S / per_attempt)}] (attempts of {per_attempt * slots:g} s on "
+            f"{slots} memory slots, at most {MAX_SIMULATED_S:g} s simulated)"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from qnet.cli.options import (
     OutOption,
     SeedOption,
     SetOption,
+    decisions_memory_error,
     fail,
     json_text,
     print_json,
@@ -175,6 +176,9 @@ def run_command(
     from qnet.runs.runner import simulate
 
     scenario = scenario_or_exit(scenario_path, sets, seed)
+    too_big = decisions_memory_error(scenario.run.decisions)
+    if too_big is not None:
+        fail(too_big)
     try:
         with stage_progress("building strategy profile", disable=as_json) as progress:
             output = simulate(scenario, progress)

@@ -91,9 +91,7 @@ def _get(data: dict[str, Any], key: str) -> Any:
 
 def _explicit_keys(path: Path, sets: list[str] | None) -> tuple[set[str], set[str]]:
     """Dotted keys the file gave, and those --set gave (the rest are defaults)."""
-    import tomllib
-
-    from qnet.config import parse_override
+    from qnet.config import parse_override, read_toml
 
     def walk(d: dict[str, Any], prefix: str = "") -> set[str]:
         keys: set[str] = set()
@@ -101,7 +99,7 @@ def _explicit_keys(path: Path, sets: list[str] | None) -> tuple[set[str], set[st
             keys |= walk(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
         return keys
 
-    return walk(tomllib.loads(path.read_text())), {parse_override(s)[0] for s in sets or []}
+    return walk(read_toml(path)), {parse_override(s)[0] for s in sets or []}
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,13 @@ from typing import Annotated
 
 import typer
 
-from qnet.cli.options import JsonOption, check_range, fail, print_json
+from qnet.cli.options import (
+    JsonOption,
+    check_range,
+    decisions_memory_error,
+    fail,
+    print_json,
+)
 
 
 def sweep_command(
@@ -62,8 +68,9 @@ def sweep_command(
         TimeRemainingColumn,
     )
 
+    from qnet.sweeps.executors import PointOutcome, dask_executor, run_sweep
+    from qnet.sweeps.spec import SweepError, load_sweep
     from qnet.sweeps.store import ResultStore, StoreError
-    from qnet.sweeps.sweep import PointOutcome, SweepError, dask_executor, load_sweep, run_sweep
 
     try:
         sweep = load_sweep(sweep_path)
@@ -75,6 +82,11 @@ def sweep_command(
     check_range("--connect-timeout", connect_timeout, 0, open_low=True)
     console = Console(stderr=True)
     n_workers = workers or os.cpu_count() or 1
+    points = sweep.points()
+    biggest = max(p.scenario.run.decisions for p in points)
+    too_big = decisions_memory_error(biggest, 1 if scheduler else min(n_workers, len(points)))
+    if too_big is not None:  # a remote Dask cluster has its own memory: checked per worker
+        fail(f"{sweep_path}: {too_big}")
     where = f"Dask {scheduler}" if scheduler else f"{n_workers} local process(es)"
     executor_cm = (
         dask_executor(scheduler, workers, connect_timeout) if scheduler else nullcontext(None)
@@ -116,7 +128,7 @@ def sweep_command(
                 function=function,
                 retry_failed=retry_failed,
             )
-    except SweepError as err:  # e.g. an unreachable --scheduler
+    except (SweepError, StoreError) as err:  # e.g. an unreachable --scheduler, a busy store
         fail(str(err))
         return
     result = {

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from qnet.config import Scenario
 from qnet.decisions.log import DecisionLog
@@ -275,6 +276,7 @@ def _replay_policies(
     return _Replay(waits, payoffs, comp, throughput)
 
 
+@threadpool_limits.wrap(limits=1)  # one BLAS thread: the same numbers on any machine
 def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     """Run a scenario end to end; :func:`run_scenario` returns just its record."""
     wall0 = time.perf_counter()

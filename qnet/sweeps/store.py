@@ -11,6 +11,12 @@ are added as new metric names appear. Table ``sweeps`` keeps each sweep's axes.
 Every point is committed in its own transaction (WAL journal, ``synchronous=FULL``), so a
 killed sweep loses only the points still running, and a rerun skips finished ones.
 
+A store is marked with SQLite's ``application_id`` (:data:`APPLICATION_ID`) and
+``user_version`` (:data:`SCHEMA_VERSION`). Before anything is written, an existing file is
+checked: a qnet store (marked, or an unmarked one from before the mark with qnet's
+``points`` columns) is opened; any other SQLite database, or a damaged one, is refused with
+one :class:`StoreError` and left byte for byte as it was.
+
 Examples:
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d, ResultStore(pathlib.Path(d) / "r.sqlite") as s:
@@ -62,6 +68,15 @@ _FIXED = (
 )
 
 
+APPLICATION_ID = 0x716E6574
+"""SQLite ``PRAGMA application_id`` of a qnet results store (ASCII 'qnet')."""
+
+SCHEMA_VERSION = 1
+"""SQLite ``PRAGMA user_version`` of the current store layout."""
+
+_REQUIRED = {"point_id", "sweep", "point_index", "status"}
+
+
 class StoreError(ValueError):
     """The store is missing, not a qnet store, or a filter/export request is invalid."""
 
@@ -90,14 +105,27 @@ class ResultStore:
         except (OSError, sqlite3.Error) as err:
             raise StoreError(f"cannot open results store {self.path}: {err}") from None
         try:
-            self._create()
+            fresh = _check_schema(self._db, self.path)
+            if not fresh:  # a damaged store is refused now, not after its first point ran
+                problems = [r[0] for r in self._db.execute("PRAGMA quick_check(2)")]
+                if problems != ["ok"]:
+                    first = " ".join(" ".join(problems).replace("*", "").split())
+                    raise StoreError(
+                        f"{self.path} is damaged or not a qnet results store (integrity check: "
+                        f"{first}); nothing was written to it"
+                    )
+            self._create(fresh)
+        except StoreError:
+            self._db.close()
+            raise
         except sqlite3.DatabaseError as err:
             self._db.close()
-            if "not a database" in str(err):
-                raise StoreError(f"{self.path} is not a qnet results store ({err})") from None
-            raise StoreError(f"cannot open results store {self.path}: {err}") from None
+            raise StoreError(_damaged(self.path, err)) from None
 
-    def _create(self) -> None:
+    def _create(self, fresh: bool) -> None:
+        if fresh:
+            self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         cols = ", ".join(f"{_q(n)} {t}" for n, t in _FIXED)
@@ -182,16 +210,62 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _damaged(path: Path, err: Exception) -> str:
+    """One line for an SQLite error on ``path``: not a database, or a damaged one."""
+    reason = str(err).splitlines()[-1].split("': ")[-1]  # pandas prefixes the SQL
+    if "not a database" in reason:
+        return f"{path} is not a qnet results store ({reason})"
+    return f"{path} is damaged or not a qnet results store ({reason})"
+
+
+def _check_schema(db: sqlite3.Connection, path: Path) -> bool:
+    """Refuse a database that is not a qnet store, reading only; True if it is empty (new).
+
+    A store carries :data:`APPLICATION_ID`; an unmarked database is accepted only if it is
+    empty or holds qnet's ``points`` table (a store written before the mark). A newer
+    ``user_version`` than this qnet knows is refused too.
+    """
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if app_id == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} is a qnet results store of a newer layout (version {version}; this "
+                f"qnet reads versions up to {SCHEMA_VERSION})"
+            )
+        return False
+    if app_id != 0:
+        raise StoreError(
+            f"{path} is not a qnet results store (SQLite application id {app_id:#x}, "
+            f"expected {APPLICATION_ID:#x})"
+        )
+    if not tables:
+        return True
+    columns = {r[1] for r in db.execute("PRAGMA table_info(points)")}
+    if not _REQUIRED <= columns or not tables <= {"points", "sweeps"}:
+        shown = ", ".join(sorted(tables))
+        raise StoreError(
+            f"{path} is not a qnet results store (it holds other tables: {shown}); "
+            "nothing was written to it"
+        )
+    return False
+
+
 def _open_existing(path: str | Path) -> sqlite3.Connection:
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"results store not found: {path}")
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
     try:
+        _check_schema(db, path)
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except StoreError:
+        db.close()
+        raise
     except sqlite3.DatabaseError as err:
         db.close()
-        raise StoreError(f"{path} is not an SQLite results store ({err})") from None
+        raise StoreError(_damaged(path, err)) from None
     if "points" not in tables:
         db.close()
         raise StoreError(f"{path} is not a qnet results store (no 'points' table)")
@@ -207,6 +281,8 @@ def load_results(path: str | Path, sweep: str | None = None) -> pd.DataFrame:
             sql += " WHERE sweep = ?"
             args.append(sweep)
         df = pd.read_sql_query(sql + " ORDER BY sweep, point_index", db, params=args)
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as err:  # pandas wraps the first
+        raise StoreError(_damaged(Path(path), err)) from None
     finally:
         db.close()
     return df
@@ -216,12 +292,42 @@ def load_sweeps(path: str | Path) -> dict[str, dict[str, Any]]:
     """The stored sweeps' specs (axes, mode, seed, base) by sweep name."""
     db = _open_existing(path)
     try:
-        rows = db.execute("SELECT name, spec FROM sweeps").fetchall()
-    except sqlite3.OperationalError:
-        rows = []
+        has_sweeps = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sweeps'"
+        ).fetchone()
+        rows = db.execute("SELECT name, spec FROM sweeps").fetchall() if has_sweeps else []
+        specs = {name: json.loads(spec) for name, spec in rows}
+        for name, spec in specs.items():
+            _check_spec(Path(path), name, spec)
+    except sqlite3.DatabaseError as err:
+        raise StoreError(_damaged(Path(path), err)) from None
+    except (json.JSONDecodeError, TypeError) as err:
+        raise StoreError(f"{path}: a stored sweep spec is not valid JSON ({err})") from None
     finally:
         db.close()
-    return {name: json.loads(spec) for name, spec in rows}
+    return specs
+
+
+def _check_spec(path: Path, name: Any, spec: Any) -> None:
+    """Refuse a stored sweep spec that is not what :func:`load_sweeps` promises its readers."""
+    axes = spec.get("axes", []) if isinstance(spec, dict) else None
+    good = (
+        isinstance(name, str)
+        and isinstance(axes, list)
+        and all(
+            isinstance(a, dict)
+            and isinstance(a.get("key"), str)
+            and isinstance(a.get("also", []), list)
+            and all(isinstance(k, str) for k in a.get("also", []))
+            for a in axes
+        )
+        and len({a["key"] for a in axes}) == len(axes)
+    )
+    if not good:
+        raise StoreError(
+            f"{path}: the stored spec of sweep {name!r} is not a qnet sweep spec "
+            "(expected a table with a list of axes, each with its own 'key')"
+        )
 
 
 _WHERE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|==|!=|<|>|=)\s*(.+?)\s*$")
@@ -261,6 +367,14 @@ def filter_results(df: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
             num = pd.to_numeric(col, errors="coerce")
             hit = ((num - value).abs() <= 1e-12 * max(1.0, abs(value))).fillna(False)
             mask &= hit if op != "!=" else ~hit
+        elif isinstance(value, float):
+            num = pd.to_numeric(col, errors="coerce")
+            if (num.isna() & col.notna()).any():
+                raise StoreError(
+                    f"--where {cond!r}: column '{key}' holds text, not numbers: "
+                    "compare it with = or !="
+                )
+            mask &= ops[op](num, value).fillna(False).astype(bool)
         else:
             mask &= ops[op](col, value).fillna(False).astype(bool)
     return df[mask]
