@@ -66,5 +66,5 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
 
-if __name__ == "_main__":
+if __name__ == "__main__":
     main()

@@ -61,7 +61,7 @@ def _numeric_metrics(df: object, store: Path, estimate: Estimate) -> None:
     """Refuse a store whose plotted metric columns hold text (a foreign ``--function``'s)."""
     import pandas as pd
 
-    from qnet.plots.common import PANELS, PlotError
+    from qnet.plots.sweep import PANELS, PlotError
 
     suffix = "_game" if estimate is Estimate.game else ""
     for base, _ in PANELS:
