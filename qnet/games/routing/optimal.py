@@ -44,10 +44,14 @@ from qnet.games.routing.quantum import (
 from qnet.queues.model import SystemParams, check_probability
 
 __all__ = [
+    "BinSDPResult",
     "LineGame",
     "LineStrategy",
     "OptimalResult",
+    "QuantumCertificate",
     "adaptive_line_evaluation",
+    "bin_sdp",
+    "certify_quantum",
     "lagrangian_best_response",
     "line_rule",
     "optimal_sweep",
@@ -655,3 +659,268 @@ def optimal_sweep(
         if progress is not None:
             progress("optimal quantum strategies", (i + 1) / pg.size)
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Certificate: an upper bound on every quantum strategy (docs/optimal-strategies.md)
+# ---------------------------------------------------------------------------------------
+
+#: Cells of the equal-probability grid of the chord-rule upper bound (:class:`_ChordRule`).
+CHORD_CELLS = 8192
+
+
+class _ChordRule:
+    """Upper bounds on E[f(Y)], Y ~ Exp(1), for convex f = |c + y d| (chord rule).
+
+    On each cell [y_i, y_{i+1}] of the grid y_i = −ln(1 − i/N) (equal probability 1/N) a
+    convex f lies below its chord, so ∫ f e^{−y} ≤ Σ_i ω_i f(y_i) with ω_i the integrals of
+    the hat functions against e^{−y} (closed form); beyond y_{N−1} = ln N, f(y) ≤ f(y_{N−1})
+    + |d|(y − y_{N−1}), whose integral is e^{−y_{N−1}}(f(y_{N−1}) + |d|). Rigorous up to
+    floating-point rounding (~1e-13 relative).
+    """
+
+    def __init__(self, cells: int = CHORD_CELLS) -> None:
+        i = np.arange(cells, dtype=float)
+        tail = 1.0 - i / cells  # e^{−y_i}, exact
+        y = -np.log(tail)
+        h = np.diff(y)
+        mass = 1.0 / cells  # e^{−y_i} − e^{−y_{i+1}}
+        right = (mass - h * tail[1:]) / h  # ∫ e^{−y} (y − y_i)/h over the cell
+        left = mass - right
+        w = np.zeros(cells)
+        w[:-1] += left
+        w[1:] += right
+        self.y = y
+        self.w = w
+        self.tail = float(tail[-1])
+        if not np.all(w > 0):
+            raise RuntimeError("chord-rule weights must be positive")
+
+    def upper(self, c: NDArray[np.float64], d: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Upper bounds on E|c + Y d| for rows c, d of shape (n, 2)."""
+        fx = c[:, None, 0] + self.y[None, :] * d[:, None, 0]
+        fy = c[:, None, 1] + self.y[None, :] * d[:, None, 1]
+        f = np.hypot(fx, fy)
+        slope = np.hypot(d[:, 0], d[:, 1])
+        return f @ self.w + self.tail * (f[:, -1] + slope)
+
+
+def _support_upper(rule: _ChordRule, lam: NDArray[np.float64], mu: float) -> NDArray[np.float64]:
+    """Upper bounds on h(Λ) = E|Λ(1, X)ᵀ| = sup_{U∈C} ⟨Λ, U⟩, X ~ Exp(μ); Λ of shape (n, 2, 2)."""
+    return rule.upper(lam[:, :, 0], lam[:, :, 1] / mu)
+
+
+@dataclass(frozen=True)
+class QuantumCertificate:
+    """Upper bound on the payoff of every quantum strategy at splitting probability p.
+
+    Attributes:
+        p: splitting probability.
+        nu: multiplier of the splitting constraint used by the dual bound.
+        bound: certified upper bound on A_qu(p) (over all entangled states and measurements).
+        achieved: adaptive payoff of the optimal line strategy at p (a lower bound).
+        gap: bound − achieved.
+        lagrangian_upper: upper bound on S(ν) = sup E[(ν − w)⟨u, v⟩] (outer polytope).
+        lagrangian_lower: S(ν) of the line family's best response (a feasible value).
+        cuts: number of supporting half-spaces of the outer approximation.
+        iterations: cutting-plane iterations.
+    """
+
+    p: float
+    nu: float
+    bound: float
+    achieved: float
+    gap: float
+    lagrangian_upper: float
+    lagrangian_lower: float
+    cuts: int
+    iterations: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain-JSON form."""
+        return dict(vars(self))
+
+
+def _deepest_cut(
+    game: LineGame, target: NDArray[np.float64], start: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Λ (‖Λ‖_F ≤ 1) minimizing h(Λ) − ⟨Λ, U*⟩: the half-space ⟨Λ, U⟩ ≤ h(Λ) that cuts U*
+    deepest (h's gradient is the exposed point's moments, the line strategy of Λ)."""
+
+    def fun(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        lam = z.reshape(2, 2)
+        m = game.moments(lam[:, 0], lam[:, 1])
+        h = float(np.sum(lam * m))  # h(Λ) = ⟨Λ, U(Λ)⟩ at the exposed point U(Λ)
+        return h - float(np.sum(lam * target)), (m - target).ravel()
+
+    res = minimize(
+        fun,
+        start.ravel(),
+        jac=True,
+        method="SLSQP",
+        constraints=[{"type": "ineq", "fun": lambda z: 1.0 - z @ z, "jac": lambda z: -2 * z}],
+        options={"maxiter": 100, "ftol": 1e-14},
+    )
+    z = np.asarray(res.x, dtype=float)
+    return z.reshape(2, 2) / max(float(np.linalg.norm(z)), 1e-300)
+
+
+def _chebyshev_center(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    from scipy.optimize import linprog
+
+    norms = np.linalg.norm(a, axis=1)
+    res = linprog(
+        np.r_[np.zeros(a.shape[1]), -1.0],
+        A_ub=np.column_stack((a, norms)),
+        b_ub=b,
+        bounds=[(None, None)] * a.shape[1] + [(0, None)],
+    )
+    if not res.success or res.x[-1] <= 0:
+        raise RuntimeError("outer approximation lost its interior")
+    return np.asarray(res.x[:-1], dtype=float)
+
+
+def certify_quantum(
+    p: float,
+    params: SystemParams,
+    result: OptimalResult | None = None,
+    tol: float = 2e-4,
+    max_iter: int = 400,
+    nu: float | None = None,
+) -> QuantumCertificate:
+    """Upper bound on every quantum strategy's payoff at p (duality + outer approximation).
+
+    Weak duality: for any ν and any strategy meeting p, A = E[(ν − w)⟨u, v⟩] − ν(1 − 2p)
+    ≤ S(ν) − ν(1 − 2p). With U = E[u(X)(1, X)] (2×2 moments; vectors of any dimension project
+    into the plane of U's columns without changing the payoff), S(ν) = max_{U∈C} ψ(U),
+    ψ(U) = h(UK), h(Λ) = E|Λ(1, X)ᵀ| the support function of the convex moment set C.
+    ψ is convex, so its maximum over a polytope P ⊇ C sits at a vertex of P. P starts as a
+    box, is reduced by the rotation/reflection symmetry to U[1, 0] = 0, U[0, 0] ≥ 0,
+    U[1, 1] ≥ 0 (ψ and C are invariant), and is cut at the maximizing vertex U* by the
+    deepest supporting half-space ⟨Λ, U⟩ ≤ h(Λ) until max_P ψ is within ``tol`` of the line
+    family's S(ν). Support values and ψ at vertices are the chord-rule upper bounds
+    (:class:`_ChordRule`), so every half-space is valid and max_P ψ is an upper bound.
+    """
+    from scipy.spatial import HalfspaceIntersection
+
+    p = _check_p(p)
+    if result is None:
+        result = optimize_optimal(p, params)
+    game = LineGame(params)
+    nu = result.nu if nu is None else float(nu)
+    k = _kmat(nu, params)
+    lower = lagrangian_best_response(nu, game, start=result.strategy, starts=0).value
+    rule = _ChordRule()
+    mu = params.mu
+
+    def psi_upper(z: NDArray[np.float64]) -> NDArray[np.float64]:
+        u = np.zeros((z.shape[0], 2, 2))
+        u[:, 0, 0], u[:, 0, 1], u[:, 1, 1] = z[:, 0], z[:, 1], z[:, 2]
+        return _support_upper(rule, u @ k, mu)
+
+    # Half-spaces a·z ≤ b in z = (U00, U01, U11): |U[:, 0]| ≤ 1, |U[:, 1]| ≤ 1/μ, symmetry.
+    a_rows = [[-1, 0, 0], [1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]
+    b_rows = [0.0, 1.0, 1 / mu, 1 / mu, 1 / mu, 0.0]
+    rng = np.random.default_rng(0)
+    init = rng.normal(size=(64, 2, 2))
+    init /= np.linalg.norm(init, axis=(1, 2), keepdims=True)
+    for lam, hb in zip(init, _support_upper(rule, init, mu), strict=True):
+        a_rows.append([lam[0, 0], lam[0, 1], lam[1, 1]])
+        b_rows.append(float(hb))  # Λ[1, 0] multiplies U[1, 0] = 0
+    a_mat, b_vec = np.array(a_rows, dtype=float), np.array(b_rows)
+    cache: dict[bytes, float] = {}
+    upper = math.inf
+    iterations = 0
+    while iterations < max_iter:
+        iterations += 1
+        center = _chebyshev_center(a_mat, b_vec)
+        hs = HalfspaceIntersection(np.column_stack((a_mat, -b_vec)), center)
+        verts = np.unique(np.round(hs.intersections, 15), axis=0)
+        new = [v for v in verts if v.tobytes() not in cache]
+        if new:
+            vals = psi_upper(np.array(new))
+            for v, val in zip(new, vals, strict=True):
+                cache[v.tobytes()] = float(val)
+        values = np.array([cache[v.tobytes()] for v in verts])
+        j = int(np.argmax(values))
+        upper = float(values[j])
+        if upper - lower <= tol:
+            break
+        z = verts[j]
+        target = np.array([[z[0], z[1]], [0.0, z[2]]])
+        lam = _deepest_cut(game, target, target / max(float(np.linalg.norm(target)), 1e-300))
+        hb = float(_support_upper(rule, lam[None], mu)[0])
+        row = np.array([lam[0, 0], lam[0, 1], lam[1, 1]])
+        if row @ z <= hb + 1e-12:
+            break  # U* is (numerically) in C: nothing left to cut
+        a_mat = np.vstack((a_mat, row))
+        b_vec = np.append(b_vec, hb)
+    bound = upper - nu * (1.0 - 2.0 * p)
+    return QuantumCertificate(
+        p=p,
+        nu=nu,
+        bound=bound,
+        achieved=result.payoff_adaptive,
+        gap=bound - result.payoff_adaptive,
+        lagrangian_upper=upper,
+        lagrangian_lower=lower,
+        cuts=int(a_mat.shape[0]),
+        iterations=iterations,
+    )
+
+
+@dataclass(frozen=True)
+class BinSDPResult:
+    """Tsirelson SDP of the routing game restricted to bin-constant strategies.
+
+    Attributes:
+        p: splitting probability; bins: number of equal-probability bins per router.
+        value: optimal payoff over strategies constant on each bin (a lower bound on the
+            quantum value: bin-constant strategies are a restriction).
+        rank: numerical rank of the optimal Gram matrix (2: one qubit pair suffices).
+        eigenvalues: the Gram matrix's largest eigenvalues (at most four).
+    """
+
+    p: float
+    bins: int
+    value: float
+    rank: int
+    eigenvalues: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-JSON form."""
+        return {**vars(self), "eigenvalues": list(self.eigenvalues)}
+
+
+def bin_sdp(
+    p: float, params: SystemParams, bins: int, solver: str = "SCS", eps: float = 1e-9
+) -> BinSDPResult:
+    """Routing game on ``bins`` equal-probability bins of Exp(μ) per router, by Tsirelson SDP.
+
+    Bin i = [q_i, q_{i+1}) with q_i = −ln(1 − i/n)/μ has probability 1/n and conditional mean
+    m_i; for bin-constant vectors E[w⟨u, v⟩] = Σ_ij n⁻² (c1 m_i m_j + c2(m_i + m_j))⟨u_i, v_j⟩
+    (eq. 2) and E⟨u, v⟩ = Σ_ij n⁻²⟨u_i, v_j⟩ = 1 − 2p; solved by
+    :func:`qnet.games.xor.tsirelson_sdp` (SCS to ``eps`` by default: Clarabel's
+    interior-point steps are ~20 times slower at 32 bins).
+    """
+    from qnet.games.xor import tsirelson_sdp
+
+    p = _check_p(p)
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 200:
+        raise ValueError(f"bins must be an integer in [1, 200], got {bins!r}")
+    mu = params.mu
+    # E[μX; μX ∈ [a, b)] = (a + 1) e^{−a} − (b + 1) e^{−b}, a = −ln(1 − i/n); last b = ∞.
+    tail = 1.0 - np.arange(bins, dtype=float) / bins  # e^{−a_i}, exact
+    part = np.append((1.0 - np.log(tail)) * tail, 0.0)
+    mean = (part[:-1] - part[1:]) * bins / mu  # conditional means m_i
+    w = params.c1 * np.outer(mean, mean) + params.c2 * (mean[:, None] + mean[None, :])
+    prob = np.full((bins, bins), 1.0 / bins**2)
+    opts: dict[str, object] = {"eps": eps} if solver == "SCS" else {}
+    sol = tsirelson_sdp(-w * prob, [(prob, 1.0 - 2.0 * p)], solver=solver, solver_options=opts)
+    return BinSDPResult(
+        p=p,
+        bins=bins,
+        value=sol.value,
+        rank=sol.rank,
+        eigenvalues=tuple(float(v) for v in sol.eigenvalues[:4]),
+    )
