@@ -48,6 +48,7 @@ __all__ = [
     "LineGame",
     "LineStrategy",
     "OptimalResult",
+    "QuantumBound",
     "QuantumCertificate",
     "adaptive_line_evaluation",
     "bin_sdp",
@@ -780,6 +781,116 @@ def _chebyshev_center(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray
     return np.asarray(res.x[:-1], dtype=float)
 
 
+class QuantumBound:
+    """Outer polytope P ⊇ C of the moment set, refined by cuts; valid for every ν and p.
+
+    Coordinates z = (U[0,0], U[0,1], U[1,1]) of router A's moment matrix U = E[u(X)(1, X)]
+    after the rotation/reflection that puts U[:, 0] on the positive first axis and
+    U[1, 1] ≥ 0. Half-spaces a·z ≤ b start as the box |U[:, 0]| ≤ 1, |U[:, 1]| ≤ 1/μ and
+    64 seeded supporting half-spaces ⟨Λ, U⟩ ≤ h(Λ); :meth:`certify` adds cuts, which stay
+    valid for later calls (so a grid of p values shares them). Not thread-safe.
+    """
+
+    def __init__(self, params: SystemParams, seed: int = 0) -> None:
+        self.params = params
+        self.game = LineGame(params)
+        self.rule = _ChordRule()
+        self.coarse_rule = _ChordRule(CHORD_CELLS // 16)  # nested in the fine grid
+        mu = params.mu
+        a_rows = [[-1, 0, 0], [1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]
+        b_rows = [0.0, 1.0, 1 / mu, 1 / mu, 1 / mu, 0.0]
+        rng = np.random.default_rng(seed)
+        init = rng.normal(size=(64, 2, 2))
+        init /= np.linalg.norm(init, axis=(1, 2), keepdims=True)
+        for lam, hb in zip(init, _support_upper(self.rule, init, mu), strict=True):
+            a_rows.append([lam[0, 0], lam[0, 1], lam[1, 1]])
+            b_rows.append(float(hb))  # Λ[1, 0] multiplies U[1, 0] = 0
+        self.a_mat = np.array(a_rows, dtype=float)
+        self.b_vec = np.array(b_rows)
+
+    def _psi_upper(
+        self, z: NDArray[np.float64], k: NDArray[np.float64], rule: _ChordRule
+    ) -> NDArray[np.float64]:
+        u = np.zeros((z.shape[0], 2, 2))
+        u[:, 0, 0], u[:, 0, 1], u[:, 1, 1] = z[:, 0], z[:, 1], z[:, 2]
+        return _support_upper(rule, u @ k, self.params.mu)
+
+    def lagrangian_upper(
+        self, nu: float, lower: float, tol: float, max_iter: int
+    ) -> tuple[float, int]:
+        """Upper bound on S(ν) = max_C ψ, refined until within ``tol`` of ``lower``."""
+        from scipy.spatial import HalfspaceIntersection
+
+        k = _kmat(nu, self.params)
+        coarse: dict[bytes, float] = {}
+        fine: dict[bytes, float] = {}
+        upper = math.inf
+        iterations = 0
+        while iterations < max_iter:
+            iterations += 1
+            center = _chebyshev_center(self.a_mat, self.b_vec)
+            hs = HalfspaceIntersection(np.column_stack((self.a_mat, -self.b_vec)), center)
+            verts = np.unique(np.round(hs.intersections, 15), axis=0)
+            keys = [v.tobytes() for v in verts]
+            new = [i for i, key in enumerate(keys) if key not in coarse]
+            if new:
+                vals = self._psi_upper(verts[new], k, self.coarse_rule)
+                for i, val in zip(new, vals, strict=True):
+                    coarse[keys[i]] = float(val)
+            # Nested grids: the coarse chord bound is >= the fine one, so vertices whose
+            # coarse bound is below the best fine bound cannot hold the maximum.
+            order = sorted(range(len(keys)), key=lambda i: -coarse[keys[i]])
+            upper, j = -math.inf, order[0]
+            for i in order:
+                if coarse[keys[i]] <= upper:
+                    break
+                if keys[i] not in fine:
+                    fine[keys[i]] = float(self._psi_upper(verts[i : i + 1], k, self.rule)[0])
+                if fine[keys[i]] > upper:
+                    upper, j = fine[keys[i]], i
+            if upper - lower <= tol:
+                break
+            z = verts[j]
+            target = np.array([[z[0], z[1]], [0.0, z[2]]])
+            start = target / max(float(np.linalg.norm(target)), 1e-300)
+            lam = _deepest_cut(self.game, target, start)
+            hb = float(_support_upper(self.rule, lam[None], self.params.mu)[0])
+            row = np.array([lam[0, 0], lam[0, 1], lam[1, 1]])
+            if row @ z <= hb + 1e-12:
+                break  # U* is (numerically) in C: nothing left to cut
+            self.a_mat = np.vstack((self.a_mat, row))
+            self.b_vec = np.append(self.b_vec, hb)
+        return upper, iterations
+
+    def certify(
+        self,
+        p: float,
+        result: OptimalResult | None = None,
+        tol: float = 2e-4,
+        max_iter: int = 400,
+        nu: float | None = None,
+    ) -> QuantumCertificate:
+        """Certificate at p: see :func:`certify_quantum`."""
+        p = _check_p(p)
+        if result is None:
+            result = optimize_optimal(p, self.params, game=self.game)
+        nu = result.nu if nu is None else float(nu)
+        lower = lagrangian_best_response(nu, self.game, start=result.strategy, starts=0).value
+        upper, iterations = self.lagrangian_upper(nu, lower, tol, max_iter)
+        bound = upper - nu * (1.0 - 2.0 * p)
+        return QuantumCertificate(
+            p=p,
+            nu=nu,
+            bound=bound,
+            achieved=result.payoff_adaptive,
+            gap=bound - result.payoff_adaptive,
+            lagrangian_upper=upper,
+            lagrangian_lower=lower,
+            cuts=int(self.a_mat.shape[0]),
+            iterations=iterations,
+        )
+
+
 def certify_quantum(
     p: float,
     params: SystemParams,
@@ -787,6 +898,7 @@ def certify_quantum(
     tol: float = 2e-4,
     max_iter: int = 400,
     nu: float | None = None,
+    bound: QuantumBound | None = None,
 ) -> QuantumCertificate:
     """Upper bound on every quantum strategy's payoff at p (duality + outer approximation).
 
@@ -794,79 +906,17 @@ def certify_quantum(
     ≤ S(ν) − ν(1 − 2p). With U = E[u(X)(1, X)] (2×2 moments; vectors of any dimension project
     into the plane of U's columns without changing the payoff), S(ν) = max_{U∈C} ψ(U),
     ψ(U) = h(UK), h(Λ) = E|Λ(1, X)ᵀ| the support function of the convex moment set C.
-    ψ is convex, so its maximum over a polytope P ⊇ C sits at a vertex of P. P starts as a
-    box, is reduced by the rotation/reflection symmetry to U[1, 0] = 0, U[0, 0] ≥ 0,
-    U[1, 1] ≥ 0 (ψ and C are invariant), and is cut at the maximizing vertex U* by the
+    ψ is convex, so its maximum over a polytope P ⊇ C sits at a vertex of P. P
+    (:class:`QuantumBound`, reusable across p) is cut at the maximizing vertex U* by the
     deepest supporting half-space ⟨Λ, U⟩ ≤ h(Λ) until max_P ψ is within ``tol`` of the line
-    family's S(ν). Support values and ψ at vertices are the chord-rule upper bounds
+    family's S(ν). Support values and ψ at vertices are chord-rule upper bounds
     (:class:`_ChordRule`), so every half-space is valid and max_P ψ is an upper bound.
     """
-    from scipy.spatial import HalfspaceIntersection
-
-    p = _check_p(p)
-    if result is None:
-        result = optimize_optimal(p, params)
-    game = LineGame(params)
-    nu = result.nu if nu is None else float(nu)
-    k = _kmat(nu, params)
-    lower = lagrangian_best_response(nu, game, start=result.strategy, starts=0).value
-    rule = _ChordRule()
-    mu = params.mu
-
-    def psi_upper(z: NDArray[np.float64]) -> NDArray[np.float64]:
-        u = np.zeros((z.shape[0], 2, 2))
-        u[:, 0, 0], u[:, 0, 1], u[:, 1, 1] = z[:, 0], z[:, 1], z[:, 2]
-        return _support_upper(rule, u @ k, mu)
-
-    # Half-spaces a·z ≤ b in z = (U00, U01, U11): |U[:, 0]| ≤ 1, |U[:, 1]| ≤ 1/μ, symmetry.
-    a_rows = [[-1, 0, 0], [1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]
-    b_rows = [0.0, 1.0, 1 / mu, 1 / mu, 1 / mu, 0.0]
-    rng = np.random.default_rng(0)
-    init = rng.normal(size=(64, 2, 2))
-    init /= np.linalg.norm(init, axis=(1, 2), keepdims=True)
-    for lam, hb in zip(init, _support_upper(rule, init, mu), strict=True):
-        a_rows.append([lam[0, 0], lam[0, 1], lam[1, 1]])
-        b_rows.append(float(hb))  # Λ[1, 0] multiplies U[1, 0] = 0
-    a_mat, b_vec = np.array(a_rows, dtype=float), np.array(b_rows)
-    cache: dict[bytes, float] = {}
-    upper = math.inf
-    iterations = 0
-    while iterations < max_iter:
-        iterations += 1
-        center = _chebyshev_center(a_mat, b_vec)
-        hs = HalfspaceIntersection(np.column_stack((a_mat, -b_vec)), center)
-        verts = np.unique(np.round(hs.intersections, 15), axis=0)
-        new = [v for v in verts if v.tobytes() not in cache]
-        if new:
-            vals = psi_upper(np.array(new))
-            for v, val in zip(new, vals, strict=True):
-                cache[v.tobytes()] = float(val)
-        values = np.array([cache[v.tobytes()] for v in verts])
-        j = int(np.argmax(values))
-        upper = float(values[j])
-        if upper - lower <= tol:
-            break
-        z = verts[j]
-        target = np.array([[z[0], z[1]], [0.0, z[2]]])
-        lam = _deepest_cut(game, target, target / max(float(np.linalg.norm(target)), 1e-300))
-        hb = float(_support_upper(rule, lam[None], mu)[0])
-        row = np.array([lam[0, 0], lam[0, 1], lam[1, 1]])
-        if row @ z <= hb + 1e-12:
-            break  # U* is (numerically) in C: nothing left to cut
-        a_mat = np.vstack((a_mat, row))
-        b_vec = np.append(b_vec, hb)
-    bound = upper - nu * (1.0 - 2.0 * p)
-    return QuantumCertificate(
-        p=p,
-        nu=nu,
-        bound=bound,
-        achieved=result.payoff_adaptive,
-        gap=bound - result.payoff_adaptive,
-        lagrangian_upper=upper,
-        lagrangian_lower=lower,
-        cuts=int(a_mat.shape[0]),
-        iterations=iterations,
-    )
+    if bound is None:
+        bound = QuantumBound(params)
+    elif bound.params != params:
+        raise ValueError("bound was built for different params")
+    return bound.certify(p, result, tol, max_iter, nu)
 
 
 @dataclass(frozen=True)
