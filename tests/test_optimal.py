@@ -291,7 +291,8 @@ def test_certificate_bounds_every_strategy_found(
 
 def test_chord_rule_is_an_upper_bound() -> None:
     """The chord rule bounds E|c + Y d| (Y ~ Exp(1)) from above and within 2e-6, for lines
-    passing through the origin (a kink), near it, and far from it (adaptive reference)."""
+    passing through the origin (a kink), near it, and far from it (adaptive reference); the
+    nested coarse rule used for screening is never below the fine one."""
     from scipy import integrate
 
     from qnet.games.routing.optimal import _ChordRule
@@ -301,6 +302,9 @@ def test_chord_rule_is_an_upper_bound() -> None:
         [[[1.0, 0.0], [-0.2, 0.0]], [[1.0, 0.01], [-0.25, 0.0]], [[0.3, -0.4], [0.5, 0.9]]]
     )
     up = rule.upper(cases[:, 0], cases[:, 1])
+    # The certificate screens vertices with a nested 16× coarser grid: never below the fine.
+    coarse = _ChordRule(len(rule.y) // 16).upper(cases[:, 0], cases[:, 1])
+    assert np.all(coarse >= up - 1e-15)
     for (c, d), u in zip(cases, up, strict=True):
         f = lambda y, c=c, d=d: math.exp(-y) * math.hypot(*(c + y * d))  # noqa: E731
         brk = [float(-(c @ d) / (d @ d))] if 0 < -(c @ d) / (d @ d) < 60 else None

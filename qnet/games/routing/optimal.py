@@ -293,7 +293,7 @@ def lagrangian_best_response(
     starts: int = 6,
     seed: int = 0,
     max_iter: int = 2000,
-    tol: float = 1e-14,
+    tol: float = 1e-12,
 ) -> LagrangianSolution:
     """Maximize E[(ν − w)⟨u, T v⟩] by alternating closed-form best responses (stationarity).
 
@@ -742,17 +742,25 @@ class QuantumCertificate:
         return dict(vars(self))
 
 
+_CUT_NODES = -np.log1p(-(np.arange(1024) + 0.5) / 1024)  # equal-probability midpoints, Exp(1)
+
+
 def _deepest_cut(
-    game: LineGame, target: NDArray[np.float64], start: NDArray[np.float64]
+    mu: float, target: NDArray[np.float64], start: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    """Λ (‖Λ‖_F ≤ 1) minimizing h(Λ) − ⟨Λ, U*⟩: the half-space ⟨Λ, U⟩ ≤ h(Λ) that cuts U*
-    deepest (h's gradient is the exposed point's moments, the line strategy of Λ)."""
+    """Λ (‖Λ‖_F ≤ 1) nearly minimizing h(Λ) − ⟨Λ, U*⟩: the half-space ⟨Λ, U⟩ ≤ h(Λ) cutting U*
+    deepest. h's gradient is the exposed point's moments E[n(X)(1, X)], n the unit vector of
+    Λ(1, X)ᵀ. Only the direction is searched here (a 1024-point midpoint rule suffices);
+    the caller bounds h(Λ) rigorously, so any Λ gives a valid cut."""
+    x = _CUT_NODES / mu
 
     def fun(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         lam = z.reshape(2, 2)
-        m = game.moments(lam[:, 0], lam[:, 1])
-        h = float(np.sum(lam * m))  # h(Λ) = ⟨Λ, U(Λ)⟩ at the exposed point U(Λ)
-        return h - float(np.sum(lam * target)), (m - target).ravel()
+        g = lam[:, 0][None, :] + x[:, None] * lam[:, 1][None, :]
+        n = np.hypot(g[:, 0], g[:, 1])
+        u = g / np.where(n > 0, n, 1.0)[:, None]
+        m = np.column_stack((u.mean(axis=0), (u * x[:, None]).mean(axis=0)))
+        return float(n.mean()) - float(np.sum(lam * target)), (m - target).ravel()
 
     res = minimize(
         fun,
@@ -760,25 +768,15 @@ def _deepest_cut(
         jac=True,
         method="SLSQP",
         constraints=[{"type": "ineq", "fun": lambda z: 1.0 - z @ z, "jac": lambda z: -2 * z}],
-        options={"maxiter": 100, "ftol": 1e-14},
+        options={"maxiter": 60, "ftol": 1e-12},
     )
     z = np.asarray(res.x, dtype=float)
     return z.reshape(2, 2) / max(float(np.linalg.norm(z)), 1e-300)
 
 
-def _chebyshev_center(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    from scipy.optimize import linprog
-
-    norms = np.linalg.norm(a, axis=1)
-    res = linprog(
-        np.r_[np.zeros(a.shape[1]), -1.0],
-        A_ub=np.column_stack((a, norms)),
-        b_ub=b,
-        bounds=[(None, None)] * a.shape[1] + [(0, None)],
-    )
-    if not res.success or res.x[-1] <= 0:
-        raise RuntimeError("outer approximation lost its interior")
-    return np.asarray(res.x[:-1], dtype=float)
+#: A point strictly inside every outer polytope: C contains a ball around U = 0 (bounded
+#: functions with small moments), and z = (0.01, 0, 0.01) keeps 0.01 off the symmetry faces.
+_INTERIOR = np.array([0.01, 0.0, 0.01])
 
 
 class QuantumBound:
@@ -828,8 +826,9 @@ class QuantumBound:
         iterations = 0
         while iterations < max_iter:
             iterations += 1
-            center = _chebyshev_center(self.a_mat, self.b_vec)
-            hs = HalfspaceIntersection(np.column_stack((self.a_mat, -self.b_vec)), center)
+            if not np.all(self.a_mat @ _INTERIOR < self.b_vec):
+                raise RuntimeError("outer approximation lost its interior point")
+            hs = HalfspaceIntersection(np.column_stack((self.a_mat, -self.b_vec)), _INTERIOR)
             verts = np.unique(np.round(hs.intersections, 15), axis=0)
             keys = [v.tobytes() for v in verts]
             new = [i for i, key in enumerate(keys) if key not in coarse]
@@ -853,7 +852,7 @@ class QuantumBound:
             z = verts[j]
             target = np.array([[z[0], z[1]], [0.0, z[2]]])
             start = target / max(float(np.linalg.norm(target)), 1e-300)
-            lam = _deepest_cut(self.game, target, start)
+            lam = _deepest_cut(self.params.mu, target, start)
             hb = float(_support_upper(self.rule, lam[None], self.params.mu)[0])
             row = np.array([lam[0, 0], lam[0, 1], lam[1, 1]])
             if row @ z <= hb + 1e-12:
