@@ -494,16 +494,23 @@ def _multiplier(game: LineGame, z: NDArray[np.float64]) -> tuple[float, float]:
 
 
 def _solve_nu(
-    p: float, game: LineGame, start: LineStrategy | None, seed: int, starts: int
+    p: float,
+    game: LineGame,
+    start: LineStrategy | None,
+    seed: int,
+    starts: int,
+    nu_guess: float | None = None,
 ) -> LagrangianSolution:
     """ν whose Lagrangian maximizer has splitting probability p (p(ν) decreases in ν).
 
-    The first solve draws ``starts`` seeded random starts (plus ``start``); the root search
-    (bracketing, then Brent) warm-starts every best response from the previous maximizer.
+    The first solve (at ``nu_guess``, else ν = 1) draws ``starts`` seeded random starts
+    (plus ``start``); the root search (bracketing outward from there, then Brent) warm-starts
+    every best response from the previous maximizer.
     """
-    first = lagrangian_best_response(1.0, game, start=start, starts=starts, seed=seed)
+    nu0 = nu_guess if nu_guess is not None and math.isfinite(nu_guess) and nu_guess > 0 else 1.0
+    first = lagrangian_best_response(nu0, game, start=start, starts=starts, seed=seed)
     state = {"start": first.strategy}
-    cache: dict[float, LagrangianSolution] = {1.0: first}
+    cache: dict[float, LagrangianSolution] = {nu0: first}
 
     def sol(nu: float) -> LagrangianSolution:
         if nu not in cache:
@@ -511,19 +518,21 @@ def _solve_nu(
             state["start"] = cache[nu].strategy
         return cache[nu]
 
-    lo, hi = 0.0, 1.0  # p(0) = 1: with ν = 0 splitting everything is optimal
-    while sol(hi).splitting_probability > p:
-        lo, hi = hi, 2.0 * hi
-        if hi > 1e6:
-            raise ValueError(f"p={p} is out of reach of the line family with this pair")
-    if lo == 0.0:
-        lo = 0.5
+    step = 1.02 if nu_guess is not None else 2.0
+    if sol(nu0).splitting_probability > p:  # ν too small: p(0) = 1 (split everything)
+        lo, hi = nu0, nu0 * step
+        while sol(hi).splitting_probability > p:
+            lo, hi, step = hi, hi * step, step * step
+            if hi > 1e6:
+                raise ValueError(f"p={p} is out of reach of the line family with this pair")
+    else:
+        lo, hi = nu0 / step, nu0
         while sol(lo).splitting_probability <= p:
-            lo *= 0.5
+            lo, hi, step = lo / step, lo, step * step
             if lo < 1e-9:
                 break
     try:
-        nu = brentq(lambda v: sol(v).splitting_probability - p, lo, hi, xtol=1e-12, rtol=1e-12)
+        nu = brentq(lambda v: sol(v).splitting_probability - p, lo, hi, xtol=1e-12, rtol=1e-10)
     except ValueError:
         nu = min(cache, key=lambda v: abs(cache[v].splitting_probability - p))
     return sol(nu)
@@ -547,9 +556,11 @@ def optimize_optimal(
 ) -> OptimalResult:
     """Best line strategy at splitting probability p (issue 12; payoff D32, constraint D33).
 
-    Solves the Lagrangian by best responses with ν bisected to meet p, polishes by SLSQP on
-    the fixed rule under p(strategy) = p (the constraint of
-    :func:`.quantum.optimize_quantum`), validates by adaptive quadrature (fixed-rule and
+    Solves the Lagrangian by best responses with ν found by Brent's method so the maximizer
+    meets p (a KKT point of max A s.t. p(strategy) = p, the constraint of
+    :func:`.quantum.optimize_quantum`); when that point is not KKT to 1e-6 (relative
+    projected gradient) or misses p by more than 1e-9, polishes by SLSQP under the
+    constraint on the per-router rule; validates by adaptive quadrature (fixed-rule and
     adaptive values within ``validation_tol``) and shifts router A's angle so the adaptive
     splitting probability is exactly p.
     """
@@ -560,30 +571,33 @@ def optimize_optimal(
         game.tensor, _check_tensor(correlation_tensor)
     ):
         raise ValueError("game was built for different params or correlation_tensor")
-    dual = _solve_nu(p, game, warm_start, seed, 0 if warm_start is not None else starts)
+    guess = _multiplier(game, warm_start.to_vector())[0] if warm_start is not None else None
+    dual = _solve_nu(p, game, warm_start, seed, 0 if warm_start is not None else starts, guess)
     z0 = dual.strategy.to_vector()
-    last: dict[bytes, tuple[float, NDArray[np.float64], float, NDArray[np.float64]]] = {}
-
-    def cached(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64], float, NDArray]:
-        key = z.tobytes()
-        if key not in last:
-            last.clear()
-            last[key] = game.evaluate(z)
-        return last[key]
-
-    res = minimize(
-        lambda z: (-cached(z)[0], -cached(z)[1]),
-        z0,
-        jac=True,
-        method="SLSQP",
-        constraints=[
-            {"type": "eq", "fun": lambda z: cached(z)[2] - p, "jac": lambda z: cached(z)[3]}
-        ],
-        options={"maxiter": 20, "ftol": 1e-13},
-    )
     candidates = [z0]
-    if np.all(np.isfinite(res.x)) and abs(game.evaluate(res.x)[2] - p) <= 1e-7:
-        candidates.insert(0, np.asarray(res.x, dtype=float))
+    if abs(dual.splitting_probability - p) > 1e-9 or _multiplier(game, z0)[1] > 1e-6:
+        # Not yet a KKT point of the constrained problem: polish on the constraint.
+        last: dict[bytes, tuple[float, NDArray[np.float64], float, NDArray[np.float64]]] = {}
+
+        def cached(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64], float, NDArray]:
+            key = z.tobytes()
+            if key not in last:
+                last.clear()
+                last[key] = game.evaluate(z)
+            return last[key]
+
+        res = minimize(
+            lambda z: (-cached(z)[0], -cached(z)[1]),
+            z0,
+            jac=True,
+            method="SLSQP",
+            constraints=[
+                {"type": "eq", "fun": lambda z: cached(z)[2] - p, "jac": lambda z: cached(z)[3]}
+            ],
+            options={"maxiter": 50, "ftol": 1e-13},
+        )
+        if np.all(np.isfinite(res.x)) and abs(game.evaluate(res.x)[2] - p) <= 1e-7:
+            candidates.insert(0, np.asarray(res.x, dtype=float))
     candidates.sort(key=lambda z: -game.evaluate(z)[0])
     t = game.tensor
     for z in candidates:
