@@ -15,6 +15,7 @@ from qnet.games.routing.optimal import (
     LineGame,
     LineStrategy,
     OptimalResult,
+    QuantumBound,
     QuantumCertificate,
     adaptive_line_evaluation,
     bin_sdp,
@@ -328,3 +329,17 @@ def test_bin_sdp_approaches_from_below() -> None:
     assert np.all(np.diff(values) > 0)
     assert values[-1] < achieved
     assert achieved - values[-1] < 0.004
+
+
+def test_certificate_other_parameters() -> None:
+    """λ = 0.5, μ = 4 (c1 = 0.5/(2·(1 − 0.125)), times in units 1/4): the certificate still
+    bounds the optimal family from above within 1e-3 at p = 0.1 and 0.3, and the family still
+    beats the degree-2 polynomial optimum there."""
+    from qnet.games.routing.quantum import optimize_quantum
+
+    params = SystemParams(lam=0.5, mu=4.0)
+    qb = QuantumBound(params)
+    for p in (0.1, 0.3):
+        cert = qb.certify(p)
+        assert 0.0 <= cert.gap <= 1e-3
+        assert cert.achieved > optimize_quantum(p, params, restarts=4).payoff_adaptive

@@ -788,8 +788,9 @@ def _deepest_cut(
     return z.reshape(2, 2) / max(float(np.linalg.norm(z)), 1e-300)
 
 
-#: A point strictly inside every outer polytope: C contains a ball around U = 0 (bounded
-#: functions with small moments), and z = (0.01, 0, 0.01) keeps 0.01 off the symmetry faces.
+#: z = (0.01, 0, 0.01/μ) lies strictly inside every outer polytope: with X = Y/μ,
+#: h(Λ) = E|Λ_0 + Y Λ_1/μ| ≥ 0.51·‖(Λ_0, Λ_1/μ)‖ (measured minimum over the unit sphere:
+#: 0.513), while ⟨Λ, U⟩ ≤ 0.01·√2·‖(Λ_0, Λ_1/μ)‖ at that point.
 _INTERIOR = np.array([0.01, 0.0, 0.01])
 
 
@@ -840,9 +841,10 @@ class QuantumBound:
         iterations = 0
         while iterations < max_iter:
             iterations += 1
-            if not np.all(self.a_mat @ _INTERIOR < self.b_vec):
+            inside = _INTERIOR / np.array([1.0, 1.0, self.params.mu])
+            if not np.all(self.a_mat @ inside < self.b_vec):
                 raise RuntimeError("outer approximation lost its interior point")
-            hs = HalfspaceIntersection(np.column_stack((self.a_mat, -self.b_vec)), _INTERIOR)
+            hs = HalfspaceIntersection(np.column_stack((self.a_mat, -self.b_vec)), inside)
             verts = np.unique(np.round(hs.intersections, 15), axis=0)
             keys = [v.tobytes() for v in verts]
             new = [i for i, key in enumerate(keys) if key not in coarse]
