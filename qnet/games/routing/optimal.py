@@ -13,9 +13,14 @@ with θ(x) = ½·atan2(a_y + x b_y, a_x + x b_x): the *line family* :class:`Line
 
 :func:`optimize_optimal` finds the best member at a target p: for a multiplier ν it solves
 the Lagrangian by alternating best responses (each is the closed form above), tunes ν by
-bisection until the splitting probability is p, polishes with SLSQP under the constraint
-on the fixed Gauss–Laguerre rule of :class:`.quantum.QuantumGame` (D34–D35), and reports the
-payoff by adaptive quadrature (as :func:`.quantum.optimize_quantum` does).
+Brent's method until the splitting probability is p, polishes with SLSQP under the
+constraint when that point is not already KKT, evaluates on a per-router composite rule
+(:func:`line_rule`; the payoff formulas of :meth:`.quantum.QuantumGame.evaluate`, D32–D35),
+and reports the payoff by adaptive quadrature (as :func:`.quantum.optimize_quantum` does).
+
+:func:`certify_quantum` / :class:`QuantumBound` bound every quantum strategy from above
+(weak duality and an outer polytope of the moment set); :func:`bin_sdp` is the Tsirelson SDP
+of the binned game (a cross-check from below, via :mod:`qnet.games.xor`).
 
 Examples:
     >>> from qnet.queues.model import SystemParams
