@@ -7,7 +7,10 @@ baseline throughput, eq. 10), :func:`pareto_frontier` computes
 * the certified upper bound on the best deterministic classical payoff (Prop. 7 /
   ``tight``, :mod:`.classical`) and its upper concave envelope over [0, 1/2], the
   shared-randomness benchmark (Thm 9),
-* the best validated degree-n polynomial quantum strategy (App. D3, :mod:`.quantum`),
+* the best validated quantum strategy of the chosen family: degree-n polynomial angles
+  (App. D3, :mod:`.quantum`; the default here) or the optimal line family θ(x) =
+  ½·atan2(a + x b) (:mod:`.optimal`, issue 12; `qnet frontier`'s default), optionally the
+  other family's payoff too, and a certified upper bound on every quantum strategy,
 
 then the waiting-time gaps ΔWq = (A* − A)/2 (Lemma 1, eq. 4) of the classical envelope and
 of the quantum strategy, the normalized throughput 𝒯(p)/[φmax(1 − ρ)] (eq. 10), the
