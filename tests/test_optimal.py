@@ -296,7 +296,7 @@ def test_chord_rule_is_an_upper_bound() -> None:
     nested coarse rule used for screening is never below the fine one."""
     from scipy import integrate
 
-    from qnet.games.routing.optimal import _ChordRule
+    from qnet.games.routing.optimal.certificate import _ChordRule
 
     rule = _ChordRule()
     cases = np.array(

@@ -30,6 +30,8 @@ class RoutingGame(XorGame):
         params: the queue in service units (mu = 1 in a run's profile).
         p: the splitting probability every strategy is held to (equal throughput).
         degree, quadrature_points, restarts: the polynomial quantum optimizer's settings.
+        angles: the quantum family, "polynomial" (the paper's degree-n angles) or "optimal"
+            (the line family θ = ½·atan2(a + x b)).
     """
 
     params: SystemParams
@@ -37,6 +39,7 @@ class RoutingGame(XorGame):
     degree: int = 2
     quadrature_points: int = 60
     restarts: int = 20
+    angles: str = "polynomial"
     name: ClassVar[str] = "routing"
 
     def sample_inputs(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +73,11 @@ class RoutingGame(XorGame):
         return classical_mixture(self.p, self.params).payoff
 
     def quantum_value(self) -> float:
-        """A_qu(p) of the optimal degree-n polynomial angles on Φ+ (D31-D33)."""
+        """A_qu(p) on Φ+: the optimal line family, or the paper's polynomial angles (D31-D33)."""
+        if self.angles == "optimal":
+            from qnet.games.routing.optimal import optimize_optimal
+
+            return float(optimize_optimal(self.p, self.params).payoff_adaptive)
         from qnet.games.routing.quantum import optimize_quantum
 
         res = optimize_quantum(

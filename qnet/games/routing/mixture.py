@@ -9,13 +9,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from qnet.games.routing.classical import ThresholdStrategy
+from qnet.games.routing.optimal import LineStrategy
 from qnet.games.routing.quantum import PolynomialStrategy
 from qnet.queues.model import SystemParams
 
-__all__ = ["ENVELOPE_GRID", "Mixture", "Strategy", "classical_mixture", "couple_flip"]
+__all__ = [
+    "ENVELOPE_GRID",
+    "AngleStrategy",
+    "Mixture",
+    "Strategy",
+    "classical_mixture",
+    "couple_flip",
+]
 
 
-Strategy = PolynomialStrategy | ThresholdStrategy
+AngleStrategy = PolynomialStrategy | LineStrategy
+"""A quantum strategy: a measurement angle per local input (polynomial or line family)."""
+
+Strategy = AngleStrategy | ThresholdStrategy
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,8 @@ class Mixture:
         return np.searchsorted(edges, np.asarray(u), side="right")
 
     def is_quantum(self, k: np.ndarray) -> np.ndarray:
-        """Whether component k measures a pair (polynomial angles)."""
-        flags = np.array([isinstance(s, PolynomialStrategy) for s in self.strategies])
+        """Whether component k measures a pair (angle strategies)."""
+        flags = np.array([not isinstance(s, ThresholdStrategy) for s in self.strategies])
         return flags[np.asarray(k)]
 
     def _unflipped(

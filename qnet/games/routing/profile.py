@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qnet.games.routing.classical import ThresholdStrategy
 from qnet.games.routing.game import RoutingGame
-from qnet.games.routing.mixture import Mixture, classical_mixture, couple_flip
+from qnet.games.routing.mixture import AngleStrategy, Mixture, classical_mixture, couple_flip
+from qnet.games.routing.optimal import LineGame, LineStrategy
 from qnet.games.routing.quantum import PolynomialStrategy, QuantumGame
 from qnet.queues.model import SystemParams
 
@@ -69,7 +71,7 @@ class RoutingProfile:
     availability: float
     with_pair: Mixture
     fallback: Mixture
-    quantum: PolynomialStrategy
+    quantum: AngleStrategy
     quadrature_points: int
     quantum_payoff: float
     quantum_splitting_probability: float
@@ -95,7 +97,7 @@ class RoutingProfile:
         th_b = np.full(np.shape(x2), np.nan)
         for j, s in enumerate(self.with_pair.strategies):
             sel = k == j
-            if sel.any() and isinstance(s, PolynomialStrategy):
+            if sel.any() and not isinstance(s, ThresholdStrategy):
                 th_a[sel] = s.theta_a(np.asarray(x1)[sel])
                 th_b[sel] = s.theta_b(np.asarray(x2)[sel])
         return th_a, th_b
@@ -147,6 +149,8 @@ class RoutingProfile:
                     self.params, s.degree, self.quadrature_points, correlation_tensor
                 )
                 a, _, q, _ = game.evaluate(s.to_vector())  # payoff and p in one pass
+            elif isinstance(s, LineStrategy):
+                a, _, q, _ = LineGame(self.params, correlation_tensor).evaluate(s.to_vector())
             else:
                 a, q = s.payoff(self.params), s.splitting_probability(self.params)
             payoff += w * a
@@ -208,20 +212,29 @@ def build_profile(
     The quantum optimizer's restarts use its own fixed seed, not the run seed, so runs
     of one scenario under different seeds play the same strategy (replications).
     """
+    from qnet.games.routing.optimal import optimize_optimal
     from qnet.games.routing.quantum import QuantumGame, canonical_gauge, optimize_quantum
 
     params = system_params(scenario)
     st = scenario.strategy
     p = st.target_splitting_probability if p is None else float(p)
     classical = classical_mixture(p, params)
-    game = RoutingGame(params, p, st.degree, st.quadrature_points, st.restarts)
-    res = optimize_quantum(
-        p, params, degree=st.degree, quadrature_points=st.quadrature_points, restarts=st.restarts
-    )
-    # The ideal optimum is degenerate under a common rotation of both routers' angles;
-    # fix it deterministically (and in the basis memory dephasing spares).
-    quantum_game = QuantumGame(params, st.degree, st.quadrature_points)
-    angles = canonical_gauge(res.strategy, quantum_game)
+    game = RoutingGame(params, p, st.degree, st.quadrature_points, st.restarts, st.angles)
+    if st.angles == "optimal":
+        res = optimize_optimal(p, params)
+        angles = res.strategy.canonical_gauge(params.mu)
+    else:
+        res = optimize_quantum(
+            p,
+            params,
+            degree=st.degree,
+            quadrature_points=st.quadrature_points,
+            restarts=st.restarts,
+        )
+        # The ideal optimum is degenerate under a common rotation of both routers' angles;
+        # fix it deterministically (and in the basis memory dephasing spares).
+        quantum_game = QuantumGame(params, st.degree, st.quadrature_points)
+        angles = canonical_gauge(res.strategy, quantum_game)
     ideal_with_pair = Mixture(
         (1.0,), (angles,), float(res.payoff_adaptive), float(res.splitting_probability)
     )
