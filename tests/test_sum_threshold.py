@@ -1,0 +1,187 @@
+"""The QuNet'25 sum-threshold game: paper numbers, conventions, thresholds suffice, bounds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qnet.games.sum_threshold import SumThresholdGame
+from qnet.games.sum_threshold.bounds import bin_bounds, lowrank_xor
+from qnet.games.sum_threshold.classical import (
+    anneal,
+    best_threshold_pair,
+    bias_matrix,
+    bunch_area,
+    classical_minimum,
+    exhaustive_bins,
+    threshold_bias,
+)
+from qnet.games.sum_threshold.quantum import (
+    AngleStrategy,
+    optimize_angles,
+    paper_correlation,
+    relative_angle_bias,
+    stack_angles,
+)
+from qnet.physics.noise import bell_state, correlation
+
+
+@pytest.fixture(scope="module")
+def c_min() -> float:
+    return classical_minimum().c_t
+
+
+@pytest.fixture(scope="module")
+def linear(c_min: float) -> AngleStrategy:
+    return optimize_angles(c_min)
+
+
+@pytest.fixture(scope="module")
+def quadratic(c_min: float) -> AngleStrategy:
+    return optimize_angles(c_min, quadratic=True)
+
+
+# ----------------------------------------------------------------------------- exact areas
+def test_bunch_area_closed_forms() -> None:
+    """Whole square: 1 − C + C ln C; a rectangle against a dense midpoint grid."""
+    for c in (0.1, 0.33, 0.8):
+        assert bunch_area(0, 1, 0, 1, c) == pytest.approx(1 - c + c * math.log(c), abs=1e-14)
+    m = 2000
+    x = (np.arange(m) + 0.5) / m
+    a = 0.1 + 0.5 * x[:, None]  # [0.1, 0.6] x [0.2, 0.9]
+    b = 0.2 + 0.7 * x[None, :]
+    grid = np.mean((1 - a) * (1 - b) >= 0.33) * 0.5 * 0.7
+    assert bunch_area(0.1, 0.6, 0.2, 0.9, 0.33) == pytest.approx(grid, abs=2e-4)
+
+
+def test_bias_matrix_sums_to_total_bias() -> None:
+    edges = np.linspace(0, 1, 7)
+    gm = bias_matrix(edges, edges, 0.4)
+    assert gm.sum() == pytest.approx(2 * (1 - 0.4 + 0.4 * math.log(0.4)) - 1, abs=1e-14)
+    assert threshold_bias(1.0, 1.0, 0.4) == pytest.approx(gm.sum(), abs=1e-14)
+
+
+def test_bad_c_t_is_one_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"^c_t = 1.5 is out of range: allowed \(0, 1\)$"):
+        SumThresholdGame(c_t=1.5)
+    with pytest.raises(ValueError, match=r"^mu = -1.0 is out of range: allowed > 0$"):
+        SumThresholdGame(c_t=0.3, mu=-1.0)
+
+
+# ------------------------------------------------------------------------------- classical
+def test_classical_minimum_reproduces_paper_eq5(c_min: float) -> None:
+    """P_cl(C_t ≈ 0.33) ≈ 0.7616 at the C_t minimizing the classical optimum (eq. 5)."""
+    best = best_threshold_pair(c_min)
+    assert c_min == pytest.approx(0.33, abs=0.005)
+    assert best.win_probability == pytest.approx(0.7616, abs=5e-5)
+    for c in (c_min - 0.01, c_min + 0.01):  # it is a minimum over C_t
+        assert best_threshold_pair(c).win_probability > best.win_probability
+
+
+@pytest.mark.parametrize("c_t", [0.2, 0.33, 0.5])
+def test_thresholds_suffice_exhaustive_coarse_grid(c_t: float) -> None:
+    """All 2^31 strategies constant on 16 bins: the best is a threshold pair on the grid."""
+    best = best_threshold_pair(c_t).bias
+    exhaustive, g, h = exhaustive_bins(16, c_t)
+    assert exhaustive <= best + 1e-12
+    edges = np.linspace(0, 1, 17)
+    on_grid = np.abs(threshold_bias(edges[:, None], edges[None, :], c_t)).max()
+    assert exhaustive == pytest.approx(on_grid, abs=1e-12)
+    assert np.count_nonzero(np.diff(g)) <= 1 and np.count_nonzero(np.diff(h)) <= 1
+
+
+def test_thresholds_suffice_annealing_1000_bins(c_min: float) -> None:
+    """Simulated annealing over N = 1000 bins (paper Section 4.3) never beats the best pair."""
+    best = best_threshold_pair(c_min).bias
+    for seed in (1, 2):
+        res = anneal(c_min, n=1000, sweeps=20, seed=seed)
+        assert res.bias <= best + 1e-12
+        assert res.win_probability == pytest.approx(0.7616, abs=2e-4)
+
+
+def test_game_score_mean_is_the_threshold_bias() -> None:
+    """Playing the best pair on sampled service times scores its exact bias (4σ)."""
+    game = SumThresholdGame(c_t=0.3)
+    best = game.classical
+    rng = np.random.default_rng(7)
+    x1, x2 = game.sample_inputs(rng, 200_000)
+    o_a = best.sign * np.where(game.to_uniform(x1) < best.alpha, 1, -1)
+    o_b = np.where(game.to_uniform(x2) < best.beta, 1, -1)
+    score = game.score(x1, x2, o_a, o_b)
+    assert abs(score.mean() - game.classical_value()) < 4 * score.std() / math.sqrt(score.size)
+    # the score in service times is the rule in uniforms (eq. 3)
+    assert np.array_equal(
+        game.correlation_weight(x1, x2), game.rule(game.to_uniform(x1), game.to_uniform(x2))
+    )
+    o_a, o_b = game.ideal_outputs(x1, x2, np.ones(x1.size, dtype=np.int8))
+    assert game.score(x1, x2, o_a, o_b).mean() == game.ideal_value() == 1.0
+    assert np.mean(o_a * o_b < 0) == pytest.approx(game.oracle_split_probability(), abs=5e-3)
+
+
+# --------------------------------------------------------------------------------- quantum
+def test_linear_relative_angle_reproduces_paper_eq6(linear: AngleStrategy) -> None:
+    """P_lin ≈ 0.8140 with d ≈ (3.709, −2.760, −2.759) (eq. 6)."""
+    assert linear.win_probability == pytest.approx(0.8140, abs=5e-5)
+    assert linear.coefficients == pytest.approx((3.709, -2.760, -2.759), abs=2e-3)
+    assert relative_angle_bias((3.709, -2.760, -2.759), linear.c_t) <= linear.bias
+
+
+def test_quadratic_reaches_paper_value(linear: AngleStrategy, quadratic: AngleStrategy) -> None:
+    assert quadratic.win_probability >= 0.8147 - 5e-5
+    assert quadratic.win_probability >= linear.win_probability
+
+
+def test_paper_and_stack_conventions_agree(linear: AngleStrategy) -> None:
+    """|ψ−⟩ in the X–Y plane at φ and Φ+ in the X–Z plane at θ(φ) give the same game."""
+    rng = np.random.default_rng(3)
+    pa, pb = rng.uniform(-7, 7, 50), rng.uniform(-7, 7, 50)
+    stack = correlation(bell_state(), *stack_angles(pa, pb))
+    np.testing.assert_allclose(paper_correlation(pa, pb), stack, atol=1e-12)
+    np.testing.assert_allclose(stack, -np.cos(pa - pb), atol=1e-12)
+    # win probability of the paper's linear strategy, both conventions, on a 60 x 60 grid
+    m = 60
+    x = (np.arange(m) + 0.5) / m
+    a, b = np.meshgrid(x, x, indexing="ij")
+    phi_a, phi_b = linear.phases(a, b)
+    rule = SumThresholdGame(c_t=linear.c_t).rule(a, b)
+    p_paper = 0.5 + 0.5 * np.mean(rule * paper_correlation(phi_a, phi_b))
+    p_stack = 0.5 + 0.5 * np.mean(rule * correlation(bell_state(), *stack_angles(phi_a, phi_b)))
+    assert p_paper == pytest.approx(p_stack, abs=1e-12)
+    assert p_paper == pytest.approx(linear.win_probability, abs=3e-3)  # grid error
+    naive = correlation(bell_state(), 0.5 * phi_a, 0.5 * phi_b)  # no map: the game is lost
+    assert 0.5 + 0.5 * np.mean(rule * naive) == pytest.approx(1 - p_stack, abs=1e-12)
+
+
+def test_sdp_and_lowrank_agree_and_bin_strategy_plays_its_value(c_min: float) -> None:
+    """cvxpy SDP = best responses on 16 bins; the extracted strategy wins as stated (MC, 4σ)."""
+    sdp, low = bin_bounds(c_min, 16, "sdp"), bin_bounds(c_min, 16, "lowrank")
+    assert sdp.lower == pytest.approx(low.lower, abs=1e-6)
+    assert low.lower <= low.sdp_upper <= low.lower + 1e-6 and low.rank == 2
+    rng = np.random.default_rng(11)
+    a, b = rng.random(400_000), rng.random(400_000)
+    i, j = (a * 16).astype(int), (b * 16).astype(int)
+    # planar unit vectors at Bloch angle φ are Φ+ / X–Z measurements at θ = φ/2 (stack)
+    e = correlation(bell_state(), 0.5 * low.phases_a[i], 0.5 * low.phases_b[j])
+    win = (1 + e * SumThresholdGame(c_t=c_min).rule(a, b)) / 2
+    assert abs(win.mean() - low.lower) < 4 * win.std() / math.sqrt(win.size)
+
+
+def test_optimal_bounds_bracket_and_converge(c_min: float, quadratic: AngleStrategy) -> None:
+    """Nested grids: lower bounds rise, upper bounds fall; optimal ≥ quadratic, gap < 1e-3."""
+    runs = [bin_bounds(c_min, n) for n in (64, 128, 256, 512)]
+    lowers = [r.lower for r in runs]
+    uppers = [r.upper for r in runs]
+    assert all(np.diff(lowers) >= -1e-9) and all(np.diff(uppers) <= 1e-9)
+    assert all(r.lower <= r.sdp_upper <= r.upper for r in runs)
+    assert lowers[-1] >= quadratic.win_probability
+    assert uppers[-1] - lowers[-1] < 1e-3
+    assert lowers[-1] == pytest.approx(0.82758, abs=1e-5)
+
+
+def test_lowrank_value_is_monotone_best_response() -> None:
+    gm = np.random.default_rng(5).normal(size=(6, 5))
+    value, u, v = lowrank_xor(gm)
+    assert value == pytest.approx(float(np.sum(u * (gm @ v))))
+    np.testing.assert_allclose(np.linalg.norm(u, axis=1), 1.0)
