@@ -185,3 +185,68 @@ def test_lowrank_value_is_monotone_best_response() -> None:
     value, u, v = lowrank_xor(gm)
     assert value == pytest.approx(float(np.sum(u * (gm @ v))))
     np.testing.assert_allclose(np.linalg.norm(u, axis=1), 1.0)
+
+
+# ------------------------------------------------------------------------------------- CLI
+def test_cli_json_table_and_png(tmp_path) -> None:  # noqa: ANN001
+    """`qnet game sum-threshold --json` has the issue's keys and writes the PNG under --out."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from qnet.cli.app import app
+
+    args = ["game", "sum-threshold", "--points", "3", "--bins", "64", "--curve-bins", "16"]
+    args += ["--anneal-sweeps", "2", "--out", str(tmp_path)]
+    res = CliRunner().invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    for key in (
+        "C_min",
+        "classical_win_probability",
+        "annealing_win_probability",
+        "quantum_win_probability_linear",
+        "linear_coefficients",
+        "quantum_win_probability_quadratic",
+        "quantum_win_probability_optimal",
+        "quantum_upper_bound",
+    ):
+        assert key in data
+    assert data["classical_win_probability"] == pytest.approx(0.7616, abs=5e-5)
+    assert data["annealing_win_probability"] <= data["classical_win_probability"] + 1e-12
+    assert len(data["linear_coefficients"]) == 3
+    assert (
+        data["classical_win_probability"]
+        < data["quantum_win_probability_linear"]
+        <= data["quantum_win_probability_quadratic"]
+        <= data["quantum_win_probability_optimal"]
+        <= data["quantum_upper_bound"]
+    )
+    assert len(data["curves"]["c_t"]) == 3
+    assert all(
+        up >= cl  # classical strategies are quantum ones: the rigorous bound covers them
+        for up, cl in zip(data["curves"]["optimal_upper"], data["curves"]["classical"], strict=True)
+    )
+    png = tmp_path / data["png"].rsplit("/", 1)[-1]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [png.name]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--c-t", "1.5"], "error: --c-t = 1.5 is out of range: allowed (0, 1)"),
+        (["--points", "1"], "error: --points = 1 is out of range: allowed [2, 200]"),
+        (["--bins", "4"], "error: --bins = 4 is out of range: allowed [8, 2000]"),
+        (["--c-start", "0.5", "--c-stop", "0.4"], "error: --c-stop = 0.4 is out of range"),
+    ],
+)
+def test_cli_refuses_bad_options(tmp_path, args: list[str], message: str) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from qnet.cli.app import app
+
+    res = CliRunner().invoke(app, ["game", "sum-threshold", *args, "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert res.stderr.strip().startswith(message) and "Traceback" not in res.output
+    assert list(tmp_path.iterdir()) == []

@@ -2,7 +2,7 @@
 
 Lower bounds. Strategies constant on n × n equal input bins form a finite XOR game with
 the exact bias matrix G (:func:`qnet.games.sum_threshold.classical.bias_matrix`). Its best
-quantum value is the Tsirelson SDP: for n ≤ 32 solved as the SDP itself
+quantum value is the Tsirelson SDP: for n ≤ 16 solved as the SDP itself
 (:func:`qnet.games.xor.tsirelson_sdp`), for larger n by alternating exact best responses
 on unit vectors in R³ (a low-rank, Burer–Monteiro form of the same SDP). Either way the
 *lower bound reported is the value of the extracted vectors*, a strategy one can play
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 #: Largest n solved by the cvxpy SDP; larger grids use the low-rank best-response solver.
-SDP_MAX_BINS = 32
+SDP_MAX_BINS = 16
 
 
 def dual_certificate(g: ArrayLike, gram: ArrayLike) -> float:
@@ -128,6 +128,8 @@ def bin_bounds(c_t: float, n: int, method: str | None = None, seed: int = 0) -> 
     else:
         raise ValueError(f"method = {method!r} is not allowed: use 'sdp' or 'lowrank'")
     stacked = np.vstack((u, v))
+    if stacked.shape[1] < 2:  # a rank-1 optimum (a classical strategy): pad to a plane
+        stacked = np.pad(stacked, ((0, 0), (0, 2 - stacked.shape[1])))
     achieved = float(np.sum(u * (gm @ v)))
     dual = dual_certificate(gm, stacked @ stacked.T)
     cell = 1.0 / (n * n)
