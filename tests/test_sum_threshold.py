@@ -250,3 +250,96 @@ def test_cli_refuses_bad_options(tmp_path, args: list[str], message: str) -> Non
     assert res.exit_code == 2
     assert res.stderr.strip().startswith(message) and "Traceback" not in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ QoS (A12)
+def _mc_moments(r: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> list[tuple[float, float]]:
+    """(mean, standard error) of r, r x1 x2, r (x1 + x2)."""
+    out = []
+    for v in (r, r * x1 * x2, r * (x1 + x2)):
+        out.append((float(v.mean()), float(v.std() / math.sqrt(v.size))))
+    return out
+
+
+def test_qos_moments_match_monte_carlo() -> None:
+    """Closed-form moments of the sum oracle, a threshold pair and a linear angle (4σ)."""
+    from qnet.games.sum_threshold import qos
+    from qnet.queues.model import SystemParams
+
+    params = SystemParams(lam=0.6, mu=1.3)
+    rng = np.random.default_rng(21)
+    x1, x2 = rng.exponential(1 / 1.3, (2, 400_000))
+    a, b = -np.expm1(-1.3 * x1), -np.expm1(-1.3 * x2)
+    strat = AngleStrategy(0.33, (3.709, -2.760, -2.759), 0.0)
+    phi_a, phi_b = strat.phases(a, b)
+    cases = [
+        (qos.sum_oracle_moments(1.4, params), (x1 + x2 > 1.4).astype(float)),
+        (qos.threshold_pair_moments(0.4, 0.7, 1, params), ((a < 0.4) != (b < 0.7)) * 1.0),
+        (qos.threshold_pair_moments(0.4, 0.7, -1, params), ((a < 0.4) == (b < 0.7)) * 1.0),
+        (qos.relative_angle_moments(strat.phases, params), 0.5 * (1 + np.cos(phi_a - phi_b))),
+    ]
+    for m, r in cases:
+        for exact, (mean, se) in zip(
+            (m.p, m.e_r_x1x2, m.e_r_s), _mc_moments(r, x1, x2), strict=True
+        ):
+            assert abs(exact - mean) < 4 * se
+
+
+def test_theorem_4_1_against_a12() -> None:
+    """The sum threshold waits longer than the w-threshold at equal p; equal as λ → 0."""
+    from qnet.games.sum_threshold import qos
+    from qnet.queues.model import SystemParams
+
+    rows = qos.theorem_check([0.1, 0.2, 0.5, 0.9], SystemParams(lam=0.8, mu=1.0))
+    assert all(r.excess > 0 for r in rows)
+    assert rows[1].excess == pytest.approx(0.0749, abs=1e-3)  # ~ the full paper's ΔWq gain
+    light = qos.theorem_check([0.2, 0.5], SystemParams(lam=1e-4, mu=1.0))
+    assert all(0 <= r.excess < 1e-4 for r in light)
+
+
+def test_p_at_limit_orders_and_r_k() -> None:
+    """At a limit W_l: p_w-oracle ≤ p_sum-oracle, ≤ threshold pairs (coin ≤ deterministic)."""
+    from qnet.games.sum_threshold import qos
+    from qnet.queues.model import SystemParams, baseline_throughput_power
+
+    params = SystemParams(lam=0.8, mu=1.0)
+    p_w = qos.oracle_p_at_limit(4.5, params, "w")
+    p_sum = qos.oracle_p_at_limit(4.5, params, "sum")
+    det, mixed = qos.best_pairs_at_limit(4.5, params, grid=201)
+    assert qos.w_oracle_moments(p_w, params).wait == pytest.approx(4.5, abs=1e-9)
+    assert p_w < p_sum < mixed <= det + 1e-12
+    # eq. 8 is the ratio of the full paper's t^k throughput (A25-A26)
+    for k in (2.0, 3.5):
+        direct = baseline_throughput_power(0.6, params, k) / baseline_throughput_power(
+            0.4, params, k
+        )
+        assert qos.throughput_ratio(0.6, 0.4, k) == pytest.approx(1 / direct, rel=1e-12)
+    with pytest.raises(ValueError, match=r"^w_l = 9 is out of range: allowed \(4, 6.5\)"):
+        qos.oracle_p_at_limit(9, params, "sum")
+
+
+@pytest.mark.slow
+def test_cli_qos_finding(tmp_path) -> None:  # noqa: ANN001
+    """At the sum oracle's wait for C_min the game-optimal quantum strategies need *more*
+    splitting than the game-optimal classical one (R_k < 1), and every game family needs
+    more than the best threshold pairs for the QoS problem itself (docs/sum-threshold.md)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from qnet.cli.app import app
+    from qnet.games.sum_threshold import qos
+    from qnet.queues.model import SystemParams
+
+    c_min = classical_minimum().c_t
+    w_l = qos.sum_oracle_moments(-math.log(c_min), SystemParams(lam=0.8, mu=1.0)).wait
+    args = ["game", "sum-threshold", "--points", "2", "--bins", "16", "--curve-bins", "8"]
+    args += ["--w-limit", str(float(w_l)), "--out", str(tmp_path), "--json"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    q = json.loads(res.stdout)["qos"]
+    fam = q["families"]
+    assert q["p_sum_oracle"] == pytest.approx(c_min * (1 - math.log(c_min)), abs=1e-9)
+    assert q["p_w_oracle"] < q["p_sum_oracle"] < q["p_threshold_pairs"]
+    assert q["p_threshold_pairs"] < fam["classical"]["p"] < fam["optimal"]["p"] < fam["linear"]["p"]
+    assert q["R_k"]["k=2"]["optimal"] < 1 and q["R_k"]["k=3"]["linear"] < 1

@@ -106,6 +106,27 @@ def _convergence_lines(rep: SumThresholdReport) -> list[str]:
     return lines
 
 
+def _qos_lines(q: dict) -> list[str]:
+    fam = q["families"]
+    lines = [
+        f"QoS limit W_l = {q['w_limit']:g} [1/μ], λ = {q['lam']:g}, μ = {q['mu']:g} "
+        "(exact A12 mean wait); splitting probability each strategy needs:",
+        f"  {'w-threshold oracle (A12 optimum)':<36}p = {q['p_w_oracle']:.4f}",
+        f"  {'sum-threshold oracle (Thm 4.1)':<36}p = {q['p_sum_oracle']:.4f}",
+        f"  {'best threshold pairs (QoS direct)':<36}p = {q['p_threshold_pairs']:.4f}",
+    ]
+    for name in ("classical", "linear", "optimal"):
+        f = fam[name]
+        lines.append(
+            f"  game family '{name}' (C_t = {f['c_t']:.4f})".ljust(37) + f"p = {f['p']:.4f}"
+        )
+    for k, r in q["R_k"].items():
+        lines.append(
+            f"  R_k ({k}) vs game classical: linear {r['linear']:.4f}, optimal {r['optimal']:.4f}"
+        )
+    return lines
+
+
 def sum_threshold_command(
     c_t: Annotated[
         float | None,
@@ -124,6 +145,22 @@ def sum_threshold_command(
         int, typer.Option("--anneal-sweeps", help="Annealing passes over N = 1000 bins (≥ 1).")
     ] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the annealing (≥ 0).", min=0)] = 0,
+    w_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--w-limit",
+            help="QoS limit W_l on the mean wait [1/μ]: adds the p each strategy needs, R_k "
+            "and the Theorem 4.1 check (exact A12 wait).",
+        ),
+    ] = None,
+    lam: Annotated[
+        float, typer.Option("--lam", help="Pair arrival rate λ (QoS; ρ = λ/μ < 1).")
+    ] = 0.8,
+    mu: Annotated[float, typer.Option("--mu", help="Service rate μ (QoS).")] = 1.0,
+    k_values: Annotated[
+        list[float] | None,
+        typer.Option("--k", help="Degree k of T(t) = t^k for R_k (repeatable; default 2, 3)."),
+    ] = None,
     out: OutOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -138,6 +175,10 @@ def sum_threshold_command(
     check_range("--bins", bins, 8, 2000)
     check_range("--curve-bins", curve_bins, 8, 2000)
     check_range("--anneal-sweeps", anneal_sweeps, 1)
+    check_range("--lam", lam, 0.0, open_low=True)
+    check_range("--mu", mu, lam, open_low=True)
+    for k in k_values or []:
+        check_range("--k", k, 0.0, open_low=True)
     try:
         grid = c_grid(c_start, c_stop, points)
         with stage_progress("sum-threshold", disable=as_json) as progress:
@@ -150,10 +191,20 @@ def sum_threshold_command(
                 seed=seed,
                 progress=progress,
             )
+            qos = None
+            if w_limit is not None:
+                from qnet.games.sum_threshold.report import qos_report
+                from qnet.queues.model import SystemParams
+
+                progress("QoS", 0.0)
+                qos = qos_report(w_limit, SystemParams(lam=lam, mu=mu), ks=k_values or (2.0, 3.0))
     except ValueError as err:
-        fail(str(err))
+        msg = str(err)
+        fail("--w-limit: " + msg[len("w_l = ") :] if msg.startswith("w_l = ") else msg)
         return
     result = rep.to_dict()
+    if qos is not None:
+        result["qos"] = qos
     settings = {
         "c_t": c_t,
         "bins": bins,
@@ -161,6 +212,7 @@ def sum_threshold_command(
         "curve_bins": curve_bins,
         "anneal_sweeps": anneal_sweeps,
         "seed": seed,
+        "qos": [w_limit, lam, mu, k_values],
     }
     stem = f"sum-threshold-{settings_digest(settings)}"
     png = write_atomic(results_path(out, f"{stem}.png"), curves_png(rep.curves, rep.C_min))
@@ -172,6 +224,9 @@ def sum_threshold_command(
     console.print(_table(rep))
     for line in _convergence_lines(rep):
         console.print(line)
+    if qos is not None:
+        for line in _qos_lines(qos):
+            console.print(line)
     console.print(f"plot: {png}")
 
 

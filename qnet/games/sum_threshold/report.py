@@ -22,8 +22,16 @@ from qnet.games.sum_threshold.classical import (
     classical_minimum,
 )
 from qnet.games.sum_threshold.quantum import optimize_angles
+from qnet.queues.model import SystemParams
 
-__all__ = ["Curves", "SumThresholdReport", "c_grid", "curves", "sum_threshold_report"]
+__all__ = [
+    "Curves",
+    "SumThresholdReport",
+    "c_grid",
+    "curves",
+    "qos_report",
+    "sum_threshold_report",
+]
 
 #: Refining grids of the convergence table (nested: each doubles the last).
 CONVERGENCE_BINS = (8, 16, 32, 64, 128, 256, 512)
@@ -167,3 +175,63 @@ def sum_threshold_report(
         curves=curves(c_values, curve_bins, progress) if c_values else curves([], curve_bins),
         notes=notes,
     )
+
+
+def qos_report(
+    w_l: float,
+    params: SystemParams,
+    ks: Sequence[float] = (2.0, 3.0),
+    c_values: Sequence[float] = tuple(np.linspace(0.02, 0.95, 32)),
+    bins: int = 64,
+    theorem_p: Sequence[float] = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
+) -> dict[str, Any]:
+    """The QoS framing at limit W_l (Section 4.5) with the exact A12 wait: p each needs, R_k.
+
+    Families are the game's best strategies traced over C_t (classical threshold pair,
+    linear relative angle, bin-optimal quantum on ``bins`` bins); ``threshold_pairs`` are
+    the best threshold pairs for the QoS problem itself (not for the game).
+    """
+    from qnet.games.sum_threshold import qos
+
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    lin_state: dict[str, tuple[float, ...]] = {}
+
+    def classical(c: float) -> qos.Moments:
+        b = best_threshold_pair(c)
+        return qos.threshold_pair_moments(b.alpha, b.beta, b.sign, params)
+
+    def linear(c: float) -> qos.Moments:
+        s = optimize_angles(c, starts=2, init=lin_state.get("d"))
+        lin_state["d"] = s.coefficients
+        return qos.relative_angle_moments(s.phases, params)
+
+    def optimal(c: float) -> qos.Moments:
+        b = bin_bounds(c, bins)
+        corr = np.cos(b.phases_a[:, None] - b.phases_b[None, :])
+        return qos.bin_moments(edges, edges, corr, params)
+
+    fams: dict[str, dict[str, float]] = {}
+    for name, member in (("classical", classical), ("linear", linear), ("optimal", optimal)):
+        p, c, m = qos.family_p_at_limit(w_l, params, member, c_values)
+        fams[name] = {"p": p, "c_t": c, "wait": m.wait}
+    det, mixed = qos.best_pairs_at_limit(w_l, params)
+    p_c = fams["classical"]["p"]
+    ratios = {
+        f"k={k:g}": {q: qos.throughput_ratio(p_c, fams[q]["p"], k) for q in ("linear", "optimal")}
+        for k in ks
+    }
+    rows = qos.theorem_check(theorem_p, params)
+    return {
+        "lam": params.lam,
+        "mu": params.mu,
+        "w_limit": w_l,
+        "p_sum_oracle": qos.oracle_p_at_limit(w_l, params, "sum"),
+        "p_w_oracle": qos.oracle_p_at_limit(w_l, params, "w"),
+        "p_threshold_pairs": det,
+        "p_threshold_pairs_shared_coin": mixed,
+        "families": fams,
+        "R_k": ratios,
+        "theorem_4_1": [
+            {"p": r.p, "wait_sum_threshold": r.wait_sum, "wait_w_threshold": r.wait_w} for r in rows
+        ],
+    }
