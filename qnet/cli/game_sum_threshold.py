@@ -111,18 +111,22 @@ def _qos_lines(q: dict) -> list[str]:
     lines = [
         f"QoS limit W_l = {q['w_limit']:g} [1/μ], λ = {q['lam']:g}, μ = {q['mu']:g} "
         "(exact A12 mean wait); splitting probability each strategy needs:",
-        f"  {'w-threshold oracle (A12 optimum)':<36}p = {q['p_w_oracle']:.4f}",
-        f"  {'sum-threshold oracle (Thm 4.1)':<36}p = {q['p_sum_oracle']:.4f}",
-        f"  {'best threshold pairs (QoS direct)':<36}p = {q['p_threshold_pairs']:.4f}",
+        f"  {'w-threshold oracle (A12 optimum)':<39}p = {q['p_w_oracle']:.4f}",
+        f"  {'sum-threshold oracle (Thm 4.1)':<39}p = {q['p_sum_oracle']:.4f}",
+        f"  {'best threshold pairs (QoS direct)':<39}p = {q['p_threshold_pairs']:.4f}",
     ]
     for name in ("classical", "linear", "optimal"):
         f = fam[name]
-        lines.append(
-            f"  game family '{name}' (C_t = {f['c_t']:.4f})".ljust(37) + f"p = {f['p']:.4f}"
-        )
+        label = f"game family {name} (C_t = {f['c_t']:.4f})"
+        lines.append(f"  {label:<39}p = {f['p']:.4f}")
     for k, r in q["R_k"].items():
         lines.append(
             f"  R_k ({k}) vs game classical: linear {r['linear']:.4f}, optimal {r['optimal']:.4f}"
+        )
+    for k, r in q["R_k_vs_threshold_pairs"].items():
+        lines.append(
+            f"  R_k ({k}) vs best threshold pairs: linear {r['linear']:.4f}, "
+            f"optimal {r['optimal']:.4f}"
         )
     return lines
 
@@ -200,7 +204,7 @@ def sum_threshold_command(
                 qos = qos_report(w_limit, SystemParams(lam=lam, mu=mu), ks=k_values or (2.0, 3.0))
     except ValueError as err:
         msg = str(err)
-        fail("--w-limit: " + msg[len("w_l = ") :] if msg.startswith("w_l = ") else msg)
+        fail("--w-limit = " + msg[len("w_l = ") :] if msg.startswith("w_l = ") else msg)
         return
     result = rep.to_dict()
     if qos is not None:

@@ -220,6 +220,10 @@ def qos_report(
         f"k={k:g}": {q: qos.throughput_ratio(p_c, fams[q]["p"], k) for q in ("linear", "optimal")}
         for k in ks
     }
+    vs_pairs = {
+        f"k={k:g}": {q: qos.throughput_ratio(mixed, fams[q]["p"], k) for q in ("linear", "optimal")}
+        for k in ks
+    }
     rows = qos.theorem_check(theorem_p, params)
     return {
         "lam": params.lam,
@@ -231,6 +235,7 @@ def qos_report(
         "p_threshold_pairs_shared_coin": mixed,
         "families": fams,
         "R_k": ratios,
+        "R_k_vs_threshold_pairs": vs_pairs,
         "theorem_4_1": [
             {"p": r.p, "wait_sum_threshold": r.wait_sum, "wait_w_threshold": r.wait_w} for r in rows
         ],
