@@ -265,3 +265,85 @@ def test_no_advantage_gives_null_region() -> None:
     assert fr.advantage_region is None and fr.advantage_contiguous
     assert fr.max_reduction < 0
     assert json.loads(json.dumps(fr.to_dict()))["advantage_region"] is None
+
+
+# --- issue 12: `--quantum optimal|polynomial`, the certified quantum bound ---------------
+
+
+def test_cli_polynomial_reproduces_theorem4(tmp_path: Path) -> None:
+    """`qnet frontier --quantum polynomial --certificate paper --epsilon 0.01` on the paper's
+    0.025 grid reproduces Theorem 4 as before (region [0.075, 0.325], largest reduction
+    0.073 ± 0.005 near p = 0.20, 21 ± 2 %); the JSON adds quantum_family and, per p, the
+    certified bound on every quantum strategy, which lies above both families' payoffs
+    (the optimal one within 2e-4); the CSV keeps the a_k, b_k coefficient columns."""
+    res = CliRunner().invoke(
+        app,
+        [
+            "frontier",
+            "--quantum",
+            "polynomial",
+            "--certificate",
+            "paper",
+            "--epsilon",
+            "0.01",
+            "--no-plot",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["quantum_family"] == "polynomial" and d["quantum_other_family"] == "optimal"
+    assert d["advantage_region"] == [0.075, 0.325]
+    assert d["max_reduction"] == pytest.approx(0.073, abs=0.005)
+    assert abs(d["p_at_max_reduction"] - 0.20) <= 0.025 + 1e-12
+    assert d["relative_reduction_at_max"] == pytest.approx(0.21, abs=0.02)
+    bound = np.array(d["quantum_upper_bound"])
+    assert bound.size == len(d["p"]) == THEOREM4_GRID.size
+    assert np.all(bound >= np.array(d["quantum_payoff"]))
+    slack = bound - np.array(d["quantum_other_payoff"])
+    assert np.all((slack >= 0) & (slack <= 2e-4))
+    header = Path(d["csv"]).read_text().splitlines()[0].split(",")
+    assert header[-6:] == ["a0", "a1", "a2", "b0", "b1", "b2"]
+    assert "quantum_upper_bound" in header
+
+
+def test_cli_optimal_is_default_and_certified(tmp_path: Path) -> None:
+    """Default `qnet frontier` uses the optimal family: at p = 0.05, 0.2, 0.3, 0.45 the JSON's
+    quantum_upper_bound is within 1e-3 above quantum_payoff (issue 12), the optimal payoff
+    beats the polynomial one (quantum_other_payoff) and the classical benchmark at every p,
+    the CSV carries the two lines' points, and the PNG is written."""
+    args = ["frontier", "--out", str(tmp_path), "--json"]
+    for p in (0.05, 0.2, 0.3, 0.45):
+        args += ["--p", str(p)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert REQUIRED_KEYS <= d.keys()
+    assert d["quantum_family"] == "optimal" and d["quantum_other_family"] == "polynomial"
+    q, bound = np.array(d["quantum_payoff"]), np.array(d["quantum_upper_bound"])
+    assert np.all((bound >= q) & (bound - q <= 1e-3))
+    assert np.all(q > np.array(d["quantum_other_payoff"]))
+    assert all(d["advantage"])
+    header = Path(d["csv"]).read_text().splitlines()[0].split(",")
+    assert header[-8:] == ["a_A_x", "a_A_y", "b_A_x", "b_A_y", "a_B_x", "a_B_y", "b_B_x", "b_B_y"]
+    assert Path(d["png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Path(d["png"]).name.startswith("frontier-optimal-tight-")
+
+
+def test_quantum_family_errors(tmp_path: Path) -> None:
+    """Bad --quantum: one error line, exit 2; the library names the field; the certified
+    bound is refused for a noisy pair (it is proved for the ideal pair)."""
+    res = CliRunner().invoke(
+        app, ["frontier", "--quantum", "best", "--p", "0.2", "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 2
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Invalid value for '--quantum'" in lines[0]
+    with pytest.raises(ValueError, match="quantum \\(family\\) must be 'optimal' or 'polynomial'"):
+        pareto_frontier([0.2], PAPER, quantum="best")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="quantum_bound is certified for the ideal pair only"):
+        pareto_frontier(
+            [0.2], PAPER, quantum="optimal", quantum_bound=True, correlation_tensor=0.9 * np.eye(2)
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -42,11 +43,26 @@ if TYPE_CHECKING:
 
     from qnet.games.routing.frontier import Frontier
 
-__all__ = ["frontier_csv", "register"]
+__all__ = ["QuantumFamily", "frontier_csv", "register"]
+
+
+class QuantumFamily(StrEnum):
+    """Quantum strategy families of ``qnet frontier``."""
+
+    optimal = "optimal"
+    polynomial = "polynomial"
+
+
+LINE_COLUMNS = ["a_A_x", "a_A_y", "b_A_x", "b_A_y", "a_B_x", "a_B_y", "b_B_x", "b_B_y"]
 
 
 def frontier_csv(frontier: Frontier) -> str:
-    """One CSV row per p: throughput, payoffs, bounds, gaps, advantage, strategy coefficients."""
+    """One CSV row per p: throughput, payoffs, bounds, gaps, advantage, strategy coefficients.
+
+    The quantum upper bound and the other family's payoff follow the fixed columns when
+    present; strategy columns are a0..an, b0..bn (polynomial) or the two lines' points
+    a_A, b_A, a_B, b_B (optimal).
+    """
     fr = frontier
     n1 = fr.degree + 1
     cols = [
@@ -69,16 +85,23 @@ def frontier_csv(frontier: Frontier) -> str:
         "reduction",
         "advantage",
     ]
+    optional = [
+        c for c in ("quantum_upper_bound", "quantum_other_payoff") if getattr(fr, c) is not None
+    ]
+    if fr.quantum_family == "optimal":
+        coeffs = LINE_COLUMNS
+    else:
+        coeffs = [f"a{k}" for k in range(n1)] + [f"b{k}" for k in range(n1)]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(cols + [f"a{k}" for k in range(n1)] + [f"b{k}" for k in range(n1)])
-    arrays = [getattr(fr, c) for c in cols]
+    writer.writerow(cols + optional + coeffs)
+    arrays = [getattr(fr, c) for c in cols + optional]
     for i, strategy in enumerate(fr.quantum_strategies):
         row = []
         for arr in arrays:
             v = arr[i].item()
             row.append(int(v) if isinstance(v, bool) else repr(float(v)))
-        row += [repr(c) for c in strategy.a + strategy.b]
+        row += [repr(float(c)) for c in strategy.to_vector()]
         writer.writerow(row)
     return buf.getvalue()
 
@@ -88,22 +111,28 @@ def _table(fr: Frontier) -> Table:
     from rich.table import Table
 
     cert = "tight" if fr.method == "tight" else f"paper, ε={fr.epsilon:g}"
+    family = "optimal" if fr.quantum_family == "optimal" else f"degree {fr.degree}"
     t = Table(
         title=f"qnet frontier: λ={fr.params.lam:g}, μ={fr.params.mu:g}, α={fr.params.alpha:g}, "
-        f"degree {fr.degree}, certificate {cert}",
+        f"quantum {family}, certificate {cert}",
         box=box.SIMPLE_HEAD,
         caption="A: game payoff (A* oracle, cl: certified classical benchmark, qu: quantum); "
         "ΔWq = (A* − A)/2 [1/μ]; 𝒯: normalized throughput (eq. 10)",
     )
-    for name in ("p", "𝒯", "A*", "A cl", "A qu", "ΔWq cl", "ΔWq qu", "reduction", "adv"):
+    names = ["p", "𝒯", "A*", "A cl", "A qu"]
+    if fr.quantum_upper_bound is not None:
+        names.append("A qu ≤")
+    for name in (*names, "ΔWq cl", "ΔWq qu", "reduction", "adv"):
         t.add_column(name, justify="right", no_wrap=True)
     for i, p in enumerate(fr.p):
+        bound = [] if fr.quantum_upper_bound is None else [f"{fr.quantum_upper_bound[i]:.4f}"]
         t.add_row(
             f"{p:.3f}",
             f"{fr.throughput[i]:.4f}",
             f"{fr.oracle_payoff[i]:.4f}",
             f"{fr.classical_benchmark[i]:.4f}",
             f"{fr.quantum_payoff[i]:.4f}",
+            *bound,
             f"{fr.gap_classical[i]:.4f}",
             f"{fr.gap_quantum[i]:.4f}",
             f"{fr.reduction[i]:+.4f}",
@@ -123,6 +152,12 @@ def _summary_lines(fr: Frontier) -> list[str]:
         "numbers are deterministic quadrature: oracle error ≤ "
         f"{max(fr.oracle_error):.1e}, quantum adaptive error ≤ {max(fr.quantum_error):.1e}",
     ]
+    if fr.quantum_upper_bound is not None:
+        slack = fr.quantum_upper_bound - fr.quantum_payoff
+        lines.append(
+            f"every quantum strategy is certified within {max(slack):.1e} of the "
+            f"{fr.quantum_family} family's payoff (column A qu ≤)"
+        )
     if not all(fr.quantum_converged):
         bad = [f"{p:g}" for p, ok in zip(fr.p, fr.quantum_converged, strict=True) if not ok]
         lines.append("warning: quantum optimizer did not converge at p = " + ", ".join(bad))
@@ -136,6 +171,13 @@ def frontier_command(
     phi_max: PhiMaxOption = 1.0,
     degree: DegreeOption = 2,
     quadrature_points: QuadratureOption = 60,
+    quantum: Annotated[
+        QuantumFamily,
+        typer.Option(
+            "--quantum",
+            help="Quantum strategies: optimal (line family, certified) or polynomial (paper).",
+        ),
+    ] = QuantumFamily.optimal,
     restarts: RestartsOption = 20,
     seed: RestartSeedOption = 1,
     certificate: CertificateOption = Certificate.tight,
@@ -185,6 +227,9 @@ def frontier_command(
                 anchor_spacing=anchor_spacing,
                 dual_check=dual_check,
                 progress=progress,
+                quantum=quantum.value,
+                quantum_bound=True,
+                compare_families=True,
             )
     except ValueError as err:
         fail(option_message(str(err)))
@@ -203,10 +248,11 @@ def frontier_command(
             "anchor_spacing",
             "dual_check",
             "p",
+            "quantum_family",
         )
     }
     cert = certificate.value + (f"-eps{epsilon:g}" if certificate is Certificate.paper else "")
-    stem = f"frontier-{cert}-{settings_digest(settings)}"
+    stem = f"frontier-{quantum.value}-{cert}-{settings_digest(settings)}"
     csv_path = write_atomic(results_path(out, f"{stem}.csv"), frontier_csv(fr))
     result["csv"] = str(csv_path)
     if plot:

@@ -7,7 +7,10 @@ baseline throughput, eq. 10), :func:`pareto_frontier` computes
 * the certified upper bound on the best deterministic classical payoff (Prop. 7 /
   ``tight``, :mod:`.classical`) and its upper concave envelope over [0, 1/2], the
   shared-randomness benchmark (Thm 9),
-* the best validated degree-n polynomial quantum strategy (App. D3, :mod:`.quantum`),
+* the best validated quantum strategy of the chosen family: degree-n polynomial angles
+  (App. D3, :mod:`.quantum`; the default here) or the optimal line family θ(x) =
+  ½·atan2(a + x b) (:mod:`.optimal`, issue 12; `qnet frontier`'s default), optionally the
+  other family's payoff too, and a certified upper bound on every quantum strategy,
 
 then the waiting-time gaps ΔWq = (A* − A)/2 (Lemma 1, eq. 4) of the classical envelope and
 of the quantum strategy, the normalized throughput 𝒯(p)/[φmax(1 − ρ)] (eq. 10), the
@@ -50,6 +53,7 @@ from qnet.games.routing.classical import (
     certify_envelope,
     classical_envelope,
 )
+from qnet.games.routing.optimal import LineStrategy, QuantumBound, optimal_sweep
 from qnet.games.routing.oracle import oracle_payoff
 from qnet.games.routing.quantum import (
     PolynomialStrategy,
@@ -62,6 +66,7 @@ from qnet.queues.model import SystemParams, baseline_throughput_warmup, normaliz
 __all__ = ["Frontier", "p_grid_from_range", "pareto_frontier"]
 
 Method = Literal["tight", "paper"]
+Family = Literal["polynomial", "optimal"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,12 @@ class Frontier:
         max_reduction: largest ``reduction`` over the grid.
         p_at_max_reduction: the p where it occurs.
         relative_reduction_at_max: max_reduction / gap_classical at that p.
+        quantum_family: "polynomial" (degree-n angles, App. D3) or "optimal" (the line family
+            θ(x) = ½·atan2(a + x b), :mod:`.optimal`); the quantum arrays above are its.
+        quantum_upper_bound: with ``quantum_bound``, the certified upper bound on every
+            quantum strategy's payoff at p (:func:`.optimal.certify_quantum`), else None.
+        quantum_other_family, quantum_other_payoff: with ``compare_families``, the other
+            family and its adaptive payoff per p (for Fig. 3), else None.
     """
 
     params: SystemParams
@@ -129,7 +140,7 @@ class Frontier:
     quantum_payoff: NDArray[np.float64]
     quantum_error: NDArray[np.float64]
     quantum_converged: NDArray[np.bool_]
-    quantum_strategies: tuple[PolynomialStrategy, ...]
+    quantum_strategies: tuple[PolynomialStrategy | LineStrategy, ...]
     gap_classical: NDArray[np.float64]
     gap_quantum: NDArray[np.float64]
     gap_classical_achieved: NDArray[np.float64]
@@ -142,6 +153,10 @@ class Frontier:
     max_reduction: float
     p_at_max_reduction: float
     relative_reduction_at_max: float
+    quantum_family: str = "polynomial"
+    quantum_upper_bound: NDArray[np.float64] | None = None
+    quantum_other_family: str | None = None
+    quantum_other_payoff: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         for value in vars(self).values():
@@ -193,7 +208,15 @@ class Frontier:
             "max_reduction": self.max_reduction,
             "p_at_max_reduction": self.p_at_max_reduction,
             "relative_reduction_at_max": self.relative_reduction_at_max,
+            "quantum_family": self.quantum_family,
+            "quantum_upper_bound": _list_or_none(self.quantum_upper_bound),
+            "quantum_other_family": self.quantum_other_family,
+            "quantum_other_payoff": _list_or_none(self.quantum_other_payoff),
         }
+
+
+def _list_or_none(arr: NDArray[np.float64] | None) -> list[float] | None:
+    return None if arr is None else arr.tolist()
 
 
 def p_grid_from_range(start: float, stop: float, step: float) -> NDArray[np.float64]:
@@ -311,6 +334,9 @@ def pareto_frontier(
     anchor_spacing: float = 0.05,
     progress: Callable[[str, float], None] | None = None,
     dual_check: bool = False,
+    quantum: Family = "polynomial",
+    quantum_bound: bool = False,
+    compare_families: bool = False,
 ) -> Frontier:
     """ΔWq of certified classical and quantum strategies against throughput (Thm 4, Fig. 3).
 
@@ -329,6 +355,12 @@ def pareto_frontier(
         dual_check: also bound the shared-randomness value by the dual certificate
             (:func:`.classical.certify_envelope`, about 20 ms per p) and compare
             quantum with the larger of the two bounds.
+        quantum: quantum family, "polynomial" (the paper's, default here so existing
+            callers keep their numbers) or "optimal" (the line family; `qnet frontier`'s
+            default). ``degree``, ``quadrature_points`` and ``restarts`` concern the
+            polynomial family; both use ``seed`` and ``anchor_spacing``.
+        quantum_bound: also certify an upper bound on every quantum strategy per p.
+        compare_families: also compute the other family (its payoff only).
     """
     pg = _check_grid(p_grid)
     if method not in ("tight", "paper"):
@@ -339,6 +371,12 @@ def pareto_frontier(
         raise ValueError(f"anchor_spacing must lie in (0, 0.5], got {anchor_spacing!r}")
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if quantum not in ("polynomial", "optimal"):
+        raise ValueError(f"quantum (family) must be 'optimal' or 'polynomial', got {quantum!r}")
+    if quantum_bound and not np.array_equal(np.asarray(correlation_tensor, dtype=float), np.eye(2)):
+        raise ValueError(
+            "quantum_bound is certified for the ideal pair only (correlation_tensor = identity)"
+        )
 
     oracle = oracle_payoff(pg, params)
     certs = []
@@ -358,20 +396,49 @@ def pareto_frontier(
         benchmark = np.maximum(env, dual)
     best_found = np.array([c.best_value for c in certs])
     achieved = classical_envelope(pg, best_found, params).envelope
-    quantum = _quantum_sweep(
-        pg,
-        params,
-        degree,
-        quadrature_points,
-        int(restarts),
-        int(seed),
-        correlation_tensor,
-        float(anchor_spacing),
-        progress,
-    )
+    families: dict[str, tuple[list, NDArray[np.float64], NDArray[np.float64]]] = {}
+    for family in (quantum, "optimal" if quantum == "polynomial" else "polynomial"):
+        if family != quantum and not compare_families:
+            break
+        if family == "polynomial":
+            runs: list = _quantum_sweep(
+                pg,
+                params,
+                degree,
+                quadrature_points,
+                int(restarts),
+                int(seed),
+                correlation_tensor,
+                float(anchor_spacing),
+                progress,
+            )
+        else:
+            runs = optimal_sweep(
+                pg,
+                params,
+                correlation_tensor,
+                seed=int(seed),
+                anchor_spacing=float(anchor_spacing),
+                progress=progress,
+            )
+        families[family] = (
+            runs,
+            np.array([r.payoff_adaptive for r in runs]),
+            np.array([r.adaptive_error for r in runs]),
+        )
+    runs, q_val, q_err = families[quantum]
+    other = next((f for f in families if f != quantum), None)
+    upper = None
+    if quantum_bound:
+        optimal_runs = families["optimal"][0] if "optimal" in families else [None] * pg.size
+        qb = QuantumBound(params)
+        vals = []
+        for i, (p, res) in enumerate(zip(pg, optimal_runs, strict=True)):
+            vals.append(qb.certify(float(p), res).bound)
+            if progress is not None:
+                progress("quantum upper bound", (i + 1) / pg.size)
+        upper = np.array(vals)
     a_star = np.asarray(oracle.value, dtype=float)
-    q_val = np.array([r.payoff_adaptive for r in quantum])
-    q_err = np.array([r.adaptive_error for r in quantum])
     gap_cl = (a_star - benchmark) / 2
     gap_qu = (a_star - q_val) / 2
     reduction = gap_cl - gap_qu
@@ -401,8 +468,8 @@ def pareto_frontier(
         classical_benchmark=benchmark,
         quantum_payoff=q_val,
         quantum_error=q_err,
-        quantum_converged=np.array([r.converged for r in quantum]),
-        quantum_strategies=tuple(r.strategy for r in quantum),
+        quantum_converged=np.array([r.converged for r in runs]),
+        quantum_strategies=tuple(r.strategy for r in runs),
         gap_classical=gap_cl,
         gap_quantum=gap_qu,
         gap_classical_achieved=(a_star - achieved) / 2,
@@ -417,4 +484,8 @@ def pareto_frontier(
         max_reduction=float(reduction[k]),
         p_at_max_reduction=float(pg[k]),
         relative_reduction_at_max=float(reduction[k] / gap_cl[k]) if gap_cl[k] > 0 else math.nan,
+        quantum_family=quantum,
+        quantum_upper_bound=upper,
+        quantum_other_family=other,
+        quantum_other_payoff=families[other][1] if other is not None else None,
     )

@@ -13,9 +13,14 @@ with θ(x) = ½·atan2(a_y + x b_y, a_x + x b_x): the *line family* :class:`Line
 
 :func:`optimize_optimal` finds the best member at a target p: for a multiplier ν it solves
 the Lagrangian by alternating best responses (each is the closed form above), tunes ν by
-bisection until the splitting probability is p, polishes with SLSQP under the constraint
-on the fixed Gauss–Laguerre rule of :class:`.quantum.QuantumGame` (D34–D35), and reports the
-payoff by adaptive quadrature (as :func:`.quantum.optimize_quantum` does).
+Brent's method until the splitting probability is p, polishes with SLSQP under the
+constraint when that point is not already KKT, evaluates on a per-router composite rule
+(:func:`line_rule`; the payoff formulas of :meth:`.quantum.QuantumGame.evaluate`, D32–D35),
+and reports the payoff by adaptive quadrature (as :func:`.quantum.optimize_quantum` does).
+
+:func:`certify_quantum` / :class:`QuantumBound` bound every quantum strategy from above
+(weak duality and an outer polytope of the moment set); :func:`bin_sdp` is the Tsirelson SDP
+of the binned game (a cross-check from below, via :mod:`qnet.games.xor`).
 
 Examples:
     >>> from qnet.queues.model import SystemParams
@@ -44,10 +49,15 @@ from qnet.games.routing.quantum import (
 from qnet.queues.model import SystemParams, check_probability
 
 __all__ = [
+    "BinSDPResult",
     "LineGame",
     "LineStrategy",
     "OptimalResult",
+    "QuantumBound",
+    "QuantumCertificate",
     "adaptive_line_evaluation",
+    "bin_sdp",
+    "certify_quantum",
     "lagrangian_best_response",
     "line_rule",
     "optimal_sweep",
@@ -288,7 +298,7 @@ def lagrangian_best_response(
     starts: int = 6,
     seed: int = 0,
     max_iter: int = 2000,
-    tol: float = 1e-14,
+    tol: float = 1e-12,
 ) -> LagrangianSolution:
     """Maximize E[(ν − w)⟨u, T v⟩] by alternating closed-form best responses (stationarity).
 
@@ -489,16 +499,23 @@ def _multiplier(game: LineGame, z: NDArray[np.float64]) -> tuple[float, float]:
 
 
 def _solve_nu(
-    p: float, game: LineGame, start: LineStrategy | None, seed: int, starts: int
+    p: float,
+    game: LineGame,
+    start: LineStrategy | None,
+    seed: int,
+    starts: int,
+    nu_guess: float | None = None,
 ) -> LagrangianSolution:
     """ν whose Lagrangian maximizer has splitting probability p (p(ν) decreases in ν).
 
-    The first solve draws ``starts`` seeded random starts (plus ``start``); the root search
-    (bracketing, then Brent) warm-starts every best response from the previous maximizer.
+    The first solve (at ``nu_guess``, else ν = 1) draws ``starts`` seeded random starts
+    (plus ``start``); the root search (bracketing outward from there, then Brent) warm-starts
+    every best response from the previous maximizer.
     """
-    first = lagrangian_best_response(1.0, game, start=start, starts=starts, seed=seed)
+    nu0 = nu_guess if nu_guess is not None and math.isfinite(nu_guess) and nu_guess > 0 else 1.0
+    first = lagrangian_best_response(nu0, game, start=start, starts=starts, seed=seed)
     state = {"start": first.strategy}
-    cache: dict[float, LagrangianSolution] = {1.0: first}
+    cache: dict[float, LagrangianSolution] = {nu0: first}
 
     def sol(nu: float) -> LagrangianSolution:
         if nu not in cache:
@@ -506,19 +523,21 @@ def _solve_nu(
             state["start"] = cache[nu].strategy
         return cache[nu]
 
-    lo, hi = 0.0, 1.0  # p(0) = 1: with ν = 0 splitting everything is optimal
-    while sol(hi).splitting_probability > p:
-        lo, hi = hi, 2.0 * hi
-        if hi > 1e6:
-            raise ValueError(f"p={p} is out of reach of the line family with this pair")
-    if lo == 0.0:
-        lo = 0.5
+    step = 1.02 if nu_guess is not None else 2.0
+    if sol(nu0).splitting_probability > p:  # ν too small: p(0) = 1 (split everything)
+        lo, hi = nu0, nu0 * step
+        while sol(hi).splitting_probability > p:
+            lo, hi, step = hi, hi * step, step * step
+            if hi > 1e6:
+                raise ValueError(f"p={p} is out of reach of the line family with this pair")
+    else:
+        lo, hi = nu0 / step, nu0
         while sol(lo).splitting_probability <= p:
-            lo *= 0.5
+            lo, hi, step = lo / step, lo, step * step
             if lo < 1e-9:
                 break
     try:
-        nu = brentq(lambda v: sol(v).splitting_probability - p, lo, hi, xtol=1e-12, rtol=1e-12)
+        nu = brentq(lambda v: sol(v).splitting_probability - p, lo, hi, xtol=1e-12, rtol=1e-10)
     except ValueError:
         nu = min(cache, key=lambda v: abs(cache[v].splitting_probability - p))
     return sol(nu)
@@ -542,9 +561,11 @@ def optimize_optimal(
 ) -> OptimalResult:
     """Best line strategy at splitting probability p (issue 12; payoff D32, constraint D33).
 
-    Solves the Lagrangian by best responses with ν bisected to meet p, polishes by SLSQP on
-    the fixed rule under p(strategy) = p (the constraint of
-    :func:`.quantum.optimize_quantum`), validates by adaptive quadrature (fixed-rule and
+    Solves the Lagrangian by best responses with ν found by Brent's method so the maximizer
+    meets p (a KKT point of max A s.t. p(strategy) = p, the constraint of
+    :func:`.quantum.optimize_quantum`); when that point is not KKT to 1e-6 (relative
+    projected gradient) or misses p by more than 1e-9, polishes by SLSQP under the
+    constraint on the per-router rule; validates by adaptive quadrature (fixed-rule and
     adaptive values within ``validation_tol``) and shifts router A's angle so the adaptive
     splitting probability is exactly p.
     """
@@ -555,30 +576,33 @@ def optimize_optimal(
         game.tensor, _check_tensor(correlation_tensor)
     ):
         raise ValueError("game was built for different params or correlation_tensor")
-    dual = _solve_nu(p, game, warm_start, seed, 0 if warm_start is not None else starts)
+    guess = _multiplier(game, warm_start.to_vector())[0] if warm_start is not None else None
+    dual = _solve_nu(p, game, warm_start, seed, 0 if warm_start is not None else starts, guess)
     z0 = dual.strategy.to_vector()
-    last: dict[bytes, tuple[float, NDArray[np.float64], float, NDArray[np.float64]]] = {}
-
-    def cached(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64], float, NDArray]:
-        key = z.tobytes()
-        if key not in last:
-            last.clear()
-            last[key] = game.evaluate(z)
-        return last[key]
-
-    res = minimize(
-        lambda z: (-cached(z)[0], -cached(z)[1]),
-        z0,
-        jac=True,
-        method="SLSQP",
-        constraints=[
-            {"type": "eq", "fun": lambda z: cached(z)[2] - p, "jac": lambda z: cached(z)[3]}
-        ],
-        options={"maxiter": 20, "ftol": 1e-13},
-    )
     candidates = [z0]
-    if np.all(np.isfinite(res.x)) and abs(game.evaluate(res.x)[2] - p) <= 1e-7:
-        candidates.insert(0, np.asarray(res.x, dtype=float))
+    if abs(dual.splitting_probability - p) > 1e-9 or _multiplier(game, z0)[1] > 1e-6:
+        # Not yet a KKT point of the constrained problem: polish on the constraint.
+        last: dict[bytes, tuple[float, NDArray[np.float64], float, NDArray[np.float64]]] = {}
+
+        def cached(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64], float, NDArray]:
+            key = z.tobytes()
+            if key not in last:
+                last.clear()
+                last[key] = game.evaluate(z)
+            return last[key]
+
+        res = minimize(
+            lambda z: (-cached(z)[0], -cached(z)[1]),
+            z0,
+            jac=True,
+            method="SLSQP",
+            constraints=[
+                {"type": "eq", "fun": lambda z: cached(z)[2] - p, "jac": lambda z: cached(z)[3]}
+            ],
+            options={"maxiter": 50, "ftol": 1e-13},
+        )
+        if np.all(np.isfinite(res.x)) and abs(game.evaluate(res.x)[2] - p) <= 1e-7:
+            candidates.insert(0, np.asarray(res.x, dtype=float))
     candidates.sort(key=lambda z: -game.evaluate(z)[0])
     t = game.tensor
     for z in candidates:
@@ -655,3 +679,318 @@ def optimal_sweep(
         if progress is not None:
             progress("optimal quantum strategies", (i + 1) / pg.size)
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Certificate: an upper bound on every quantum strategy (docs/optimal-strategies.md)
+# ---------------------------------------------------------------------------------------
+
+#: Cells of the equal-probability grid of the chord-rule upper bound (:class:`_ChordRule`).
+CHORD_CELLS = 8192
+
+
+class _ChordRule:
+    """Upper bounds on E[f(Y)], Y ~ Exp(1), for convex f = |c + y d| (chord rule).
+
+    On each cell [y_i, y_{i+1}] of the grid y_i = −ln(1 − i/N) (equal probability 1/N) a
+    convex f lies below its chord, so ∫ f e^{−y} ≤ Σ_i ω_i f(y_i) with ω_i the integrals of
+    the hat functions against e^{−y} (closed form); beyond y_{N−1} = ln N, f(y) ≤ f(y_{N−1})
+    + |d|(y − y_{N−1}), whose integral is e^{−y_{N−1}}(f(y_{N−1}) + |d|). Rigorous up to
+    floating-point rounding (~1e-13 relative).
+    """
+
+    def __init__(self, cells: int = CHORD_CELLS) -> None:
+        i = np.arange(cells, dtype=float)
+        tail = 1.0 - i / cells  # e^{−y_i}, exact
+        y = -np.log(tail)
+        h = np.diff(y)
+        mass = 1.0 / cells  # e^{−y_i} − e^{−y_{i+1}}
+        right = (mass - h * tail[1:]) / h  # ∫ e^{−y} (y − y_i)/h over the cell
+        left = mass - right
+        w = np.zeros(cells)
+        w[:-1] += left
+        w[1:] += right
+        self.y = y
+        self.w = w
+        self.tail = float(tail[-1])
+        if not np.all(w > 0):
+            raise RuntimeError("chord-rule weights must be positive")
+
+    def upper(self, c: NDArray[np.float64], d: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Upper bounds on E|c + Y d| for rows c, d of shape (n, 2)."""
+        fx = c[:, None, 0] + self.y[None, :] * d[:, None, 0]
+        fy = c[:, None, 1] + self.y[None, :] * d[:, None, 1]
+        f = np.hypot(fx, fy)
+        slope = np.hypot(d[:, 0], d[:, 1])
+        return f @ self.w + self.tail * (f[:, -1] + slope)
+
+
+def _support_upper(rule: _ChordRule, lam: NDArray[np.float64], mu: float) -> NDArray[np.float64]:
+    """Upper bounds on h(Λ) = E|Λ(1, X)ᵀ| = sup_{U∈C} ⟨Λ, U⟩, X ~ Exp(μ); Λ of shape (n, 2, 2)."""
+    return rule.upper(lam[:, :, 0], lam[:, :, 1] / mu)
+
+
+@dataclass(frozen=True)
+class QuantumCertificate:
+    """Upper bound on the payoff of every quantum strategy at splitting probability p.
+
+    Attributes:
+        p: splitting probability.
+        nu: multiplier of the splitting constraint used by the dual bound.
+        bound: certified upper bound on A_qu(p) (over all entangled states and measurements).
+        achieved: adaptive payoff of the optimal line strategy at p (a lower bound).
+        gap: bound − achieved.
+        lagrangian_upper: upper bound on S(ν) = sup E[(ν − w)⟨u, v⟩] (outer polytope).
+        lagrangian_lower: S(ν) of the line family's best response (a feasible value).
+        cuts: number of supporting half-spaces of the outer approximation.
+        iterations: cutting-plane iterations.
+    """
+
+    p: float
+    nu: float
+    bound: float
+    achieved: float
+    gap: float
+    lagrangian_upper: float
+    lagrangian_lower: float
+    cuts: int
+    iterations: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain-JSON form."""
+        return dict(vars(self))
+
+
+_CUT_NODES = -np.log1p(-(np.arange(1024) + 0.5) / 1024)  # equal-probability midpoints, Exp(1)
+
+
+def _deepest_cut(
+    mu: float, target: NDArray[np.float64], start: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Λ (‖Λ‖_F ≤ 1) nearly minimizing h(Λ) − ⟨Λ, U*⟩: the half-space ⟨Λ, U⟩ ≤ h(Λ) cutting U*
+    deepest. h's gradient is the exposed point's moments E[n(X)(1, X)], n the unit vector of
+    Λ(1, X)ᵀ. Only the direction is searched here (a 1024-point midpoint rule suffices);
+    the caller bounds h(Λ) rigorously, so any Λ gives a valid cut."""
+    x = _CUT_NODES / mu
+
+    def fun(z: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        lam = z.reshape(2, 2)
+        g = lam[:, 0][None, :] + x[:, None] * lam[:, 1][None, :]
+        n = np.hypot(g[:, 0], g[:, 1])
+        u = g / np.where(n > 0, n, 1.0)[:, None]
+        m = np.column_stack((u.mean(axis=0), (u * x[:, None]).mean(axis=0)))
+        return float(n.mean()) - float(np.sum(lam * target)), (m - target).ravel()
+
+    res = minimize(
+        fun,
+        start.ravel(),
+        jac=True,
+        method="SLSQP",
+        constraints=[{"type": "ineq", "fun": lambda z: 1.0 - z @ z, "jac": lambda z: -2 * z}],
+        options={"maxiter": 60, "ftol": 1e-12},
+    )
+    z = np.asarray(res.x, dtype=float)
+    return z.reshape(2, 2) / max(float(np.linalg.norm(z)), 1e-300)
+
+
+#: z = (0.01, 0, 0.01/μ) lies strictly inside every outer polytope: with X = Y/μ,
+#: h(Λ) = E|Λ_0 + Y Λ_1/μ| ≥ 0.51·‖(Λ_0, Λ_1/μ)‖ (measured minimum over the unit sphere:
+#: 0.513), while ⟨Λ, U⟩ ≤ 0.01·√2·‖(Λ_0, Λ_1/μ)‖ at that point.
+_INTERIOR = np.array([0.01, 0.0, 0.01])
+
+
+class QuantumBound:
+    """Outer polytope P ⊇ C of the moment set, refined by cuts; valid for every ν and p.
+
+    Coordinates z = (U[0,0], U[0,1], U[1,1]) of router A's moment matrix U = E[u(X)(1, X)]
+    after the rotation/reflection that puts U[:, 0] on the positive first axis and
+    U[1, 1] ≥ 0. Half-spaces a·z ≤ b start as the box |U[:, 0]| ≤ 1, |U[:, 1]| ≤ 1/μ and
+    64 seeded supporting half-spaces ⟨Λ, U⟩ ≤ h(Λ); :meth:`certify` adds cuts, which stay
+    valid for later calls (so a grid of p values shares them). Not thread-safe.
+    """
+
+    def __init__(self, params: SystemParams, seed: int = 0) -> None:
+        self.params = params
+        self.game = LineGame(params)
+        self.rule = _ChordRule()
+        self.coarse_rule = _ChordRule(CHORD_CELLS // 16)  # nested in the fine grid
+        mu = params.mu
+        a_rows = [[-1, 0, 0], [1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]
+        b_rows = [0.0, 1.0, 1 / mu, 1 / mu, 1 / mu, 0.0]
+        rng = np.random.default_rng(seed)
+        init = rng.normal(size=(64, 2, 2))
+        init /= np.linalg.norm(init, axis=(1, 2), keepdims=True)
+        for lam, hb in zip(init, _support_upper(self.rule, init, mu), strict=True):
+            a_rows.append([lam[0, 0], lam[0, 1], lam[1, 1]])
+            b_rows.append(float(hb))  # Λ[1, 0] multiplies U[1, 0] = 0
+        self.a_mat = np.array(a_rows, dtype=float)
+        self.b_vec = np.array(b_rows)
+
+    def _psi_upper(
+        self, z: NDArray[np.float64], k: NDArray[np.float64], rule: _ChordRule
+    ) -> NDArray[np.float64]:
+        u = np.zeros((z.shape[0], 2, 2))
+        u[:, 0, 0], u[:, 0, 1], u[:, 1, 1] = z[:, 0], z[:, 1], z[:, 2]
+        return _support_upper(rule, u @ k, self.params.mu)
+
+    def lagrangian_upper(
+        self, nu: float, lower: float, tol: float, max_iter: int
+    ) -> tuple[float, int]:
+        """Upper bound on S(ν) = max_C ψ, refined until within ``tol`` of ``lower``."""
+        from scipy.spatial import HalfspaceIntersection
+
+        k = _kmat(nu, self.params)
+        coarse: dict[bytes, float] = {}
+        fine: dict[bytes, float] = {}
+        upper = math.inf
+        iterations = 0
+        while iterations < max_iter:
+            iterations += 1
+            inside = _INTERIOR / np.array([1.0, 1.0, self.params.mu])
+            if not np.all(self.a_mat @ inside < self.b_vec):
+                raise RuntimeError("outer approximation lost its interior point")
+            hs = HalfspaceIntersection(np.column_stack((self.a_mat, -self.b_vec)), inside)
+            verts = np.unique(np.round(hs.intersections, 15), axis=0)
+            keys = [v.tobytes() for v in verts]
+            new = [i for i, key in enumerate(keys) if key not in coarse]
+            if new:
+                vals = self._psi_upper(verts[new], k, self.coarse_rule)
+                for i, val in zip(new, vals, strict=True):
+                    coarse[keys[i]] = float(val)
+            # Nested grids: the coarse chord bound is >= the fine one, so vertices whose
+            # coarse bound is below the best fine bound cannot hold the maximum.
+            order = sorted(range(len(keys)), key=lambda i: -coarse[keys[i]])
+            upper, j = -math.inf, order[0]
+            for i in order:
+                if coarse[keys[i]] <= upper:
+                    break
+                if keys[i] not in fine:
+                    fine[keys[i]] = float(self._psi_upper(verts[i : i + 1], k, self.rule)[0])
+                if fine[keys[i]] > upper:
+                    upper, j = fine[keys[i]], i
+            if upper - lower <= tol:
+                break
+            z = verts[j]
+            target = np.array([[z[0], z[1]], [0.0, z[2]]])
+            start = target / max(float(np.linalg.norm(target)), 1e-300)
+            lam = _deepest_cut(self.params.mu, target, start)
+            hb = float(_support_upper(self.rule, lam[None], self.params.mu)[0])
+            row = np.array([lam[0, 0], lam[0, 1], lam[1, 1]])
+            if row @ z <= hb + 1e-12:
+                break  # U* is (numerically) in C: nothing left to cut
+            self.a_mat = np.vstack((self.a_mat, row))
+            self.b_vec = np.append(self.b_vec, hb)
+        return upper, iterations
+
+    def certify(
+        self,
+        p: float,
+        result: OptimalResult | None = None,
+        tol: float = 2e-4,
+        max_iter: int = 400,
+        nu: float | None = None,
+    ) -> QuantumCertificate:
+        """Certificate at p: see :func:`certify_quantum`."""
+        p = _check_p(p)
+        if result is None:
+            result = optimize_optimal(p, self.params, game=self.game)
+        nu = result.nu if nu is None else float(nu)
+        lower = lagrangian_best_response(nu, self.game, start=result.strategy, starts=0).value
+        upper, iterations = self.lagrangian_upper(nu, lower, tol, max_iter)
+        bound = upper - nu * (1.0 - 2.0 * p)
+        return QuantumCertificate(
+            p=p,
+            nu=nu,
+            bound=bound,
+            achieved=result.payoff_adaptive,
+            gap=bound - result.payoff_adaptive,
+            lagrangian_upper=upper,
+            lagrangian_lower=lower,
+            cuts=int(self.a_mat.shape[0]),
+            iterations=iterations,
+        )
+
+
+def certify_quantum(
+    p: float,
+    params: SystemParams,
+    result: OptimalResult | None = None,
+    tol: float = 2e-4,
+    max_iter: int = 400,
+    nu: float | None = None,
+    bound: QuantumBound | None = None,
+) -> QuantumCertificate:
+    """Upper bound on every quantum strategy's payoff at p (duality + outer approximation).
+
+    Weak duality: for any ν and any strategy meeting p, A = E[(ν − w)⟨u, v⟩] − ν(1 − 2p)
+    ≤ S(ν) − ν(1 − 2p). With U = E[u(X)(1, X)] (2×2 moments; vectors of any dimension project
+    into the plane of U's columns without changing the payoff), S(ν) = max_{U∈C} ψ(U),
+    ψ(U) = h(UK), h(Λ) = E|Λ(1, X)ᵀ| the support function of the convex moment set C.
+    ψ is convex, so its maximum over a polytope P ⊇ C sits at a vertex of P. P
+    (:class:`QuantumBound`, reusable across p) is cut at the maximizing vertex U* by the
+    deepest supporting half-space ⟨Λ, U⟩ ≤ h(Λ) until max_P ψ is within ``tol`` of the line
+    family's S(ν). Support values and ψ at vertices are chord-rule upper bounds
+    (:class:`_ChordRule`), so every half-space is valid and max_P ψ is an upper bound.
+    """
+    if bound is None:
+        bound = QuantumBound(params)
+    elif bound.params != params:
+        raise ValueError("bound was built for different params")
+    return bound.certify(p, result, tol, max_iter, nu)
+
+
+@dataclass(frozen=True)
+class BinSDPResult:
+    """Tsirelson SDP of the routing game restricted to bin-constant strategies.
+
+    Attributes:
+        p: splitting probability; bins: number of equal-probability bins per router.
+        value: optimal payoff over strategies constant on each bin (a lower bound on the
+            quantum value: bin-constant strategies are a restriction).
+        rank: numerical rank of the optimal Gram matrix (2: one qubit pair suffices).
+        eigenvalues: the Gram matrix's largest eigenvalues (at most four).
+    """
+
+    p: float
+    bins: int
+    value: float
+    rank: int
+    eigenvalues: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-JSON form."""
+        return {**vars(self), "eigenvalues": list(self.eigenvalues)}
+
+
+def bin_sdp(
+    p: float, params: SystemParams, bins: int, solver: str = "SCS", eps: float = 1e-9
+) -> BinSDPResult:
+    """Routing game on ``bins`` equal-probability bins of Exp(μ) per router, by Tsirelson SDP.
+
+    Bin i = [q_i, q_{i+1}) with q_i = −ln(1 − i/n)/μ has probability 1/n and conditional mean
+    m_i; for bin-constant vectors E[w⟨u, v⟩] = Σ_ij n⁻² (c1 m_i m_j + c2(m_i + m_j))⟨u_i, v_j⟩
+    (eq. 2) and E⟨u, v⟩ = Σ_ij n⁻²⟨u_i, v_j⟩ = 1 − 2p; solved by
+    :func:`qnet.games.xor.tsirelson_sdp` (SCS to ``eps`` by default: Clarabel's
+    interior-point steps are ~20 times slower at 32 bins).
+    """
+    from qnet.games.xor import tsirelson_sdp
+
+    p = _check_p(p)
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 200:
+        raise ValueError(f"bins must be an integer in [1, 200], got {bins!r}")
+    mu = params.mu
+    # E[μX; μX ∈ [a, b)] = (a + 1) e^{−a} − (b + 1) e^{−b}, a = −ln(1 − i/n); last b = ∞.
+    tail = 1.0 - np.arange(bins, dtype=float) / bins  # e^{−a_i}, exact
+    part = np.append((1.0 - np.log(tail)) * tail, 0.0)
+    mean = (part[:-1] - part[1:]) * bins / mu  # conditional means m_i
+    w = params.c1 * np.outer(mean, mean) + params.c2 * (mean[:, None] + mean[None, :])
+    prob = np.full((bins, bins), 1.0 / bins**2)
+    opts: dict[str, object] = {"eps": eps} if solver == "SCS" else {}
+    sol = tsirelson_sdp(-w * prob, [(prob, 1.0 - 2.0 * p)], solver=solver, solver_options=opts)
+    return BinSDPResult(
+        p=p,
+        bins=bins,
+        value=sol.value,
+        rank=sol.rank,
+        eigenvalues=tuple(float(v) for v in sol.eigenvalues[:4]),
+    )
