@@ -22,7 +22,6 @@ the upper bound needs no trust in the solver's convergence; only floating-point 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +34,6 @@ __all__ = [
     "SDP_MAX_BINS",
     "BinBound",
     "bin_bounds",
-    "convergence",
     "dual_certificate",
     "lowrank_xor",
 ]
@@ -150,8 +148,3 @@ def bin_bounds(c_t: float, n: int, method: str | None = None, seed: int = 0) -> 
         phases_a=phases[:n],
         phases_b=phases[n:],
     )
-
-
-def convergence(c_t: float, bins: Sequence[int] = (8, 16, 32, 64, 128, 256, 512)) -> list[BinBound]:
-    """:func:`bin_bounds` on refining grids: lower bounds rise, upper bounds fall."""
-    return [bin_bounds(c_t, n) for n in bins]

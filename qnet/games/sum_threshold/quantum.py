@@ -89,7 +89,10 @@ def _nodes(c: float, order: int) -> tuple[NDArray, NDArray, NDArray]:
     parts_a.append(np.repeat(a_hi, order))
     parts_b.append(np.tile(bb, order))
     parts_w.append(-np.outer(wa_hi, wb).ravel())
-    return np.concatenate(parts_a), np.concatenate(parts_b), np.concatenate(parts_w)
+    out = (np.concatenate(parts_a), np.concatenate(parts_b), np.concatenate(parts_w))
+    for arr in out:  # cached: shared between calls, so read-only
+        arr.setflags(write=False)
+    return out
 
 
 def relative_angle_bias(coeffs: ArrayLike, c_t: float, order: int = 48) -> float:
