@@ -343,3 +343,8 @@ def test_cli_qos_finding(tmp_path) -> None:  # noqa: ANN001
     assert q["p_w_oracle"] < q["p_sum_oracle"] < q["p_threshold_pairs"]
     assert q["p_threshold_pairs"] < fam["classical"]["p"] < fam["optimal"]["p"] < fam["linear"]["p"]
     assert q["R_k"]["k=2"]["optimal"] < 1 and q["R_k"]["k=3"]["linear"] < 1
+    tp = q["throughput"]  # throughput falls with p: the QoS optimum earns the most
+    assert tp["w_oracle"]["t^2"] > tp["sum_oracle"]["t^2"] > tp["game_classical"]["t^2"]
+    assert tp["game_classical"]["warmup"] > tp["game_optimal"]["warmup"]
+    ratio = tp["game_optimal"]["t^3"] / tp["game_classical"]["t^3"]
+    assert ratio == pytest.approx(q["R_k"]["k=3"]["optimal"], rel=1e-12)

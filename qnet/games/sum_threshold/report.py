@@ -22,7 +22,11 @@ from qnet.games.sum_threshold.classical import (
     classical_minimum,
 )
 from qnet.games.sum_threshold.quantum import optimize_angles
-from qnet.queues.model import SystemParams
+from qnet.queues.model import (
+    SystemParams,
+    baseline_throughput_power,
+    baseline_throughput_warmup,
+)
 
 __all__ = [
     "Curves",
@@ -189,7 +193,9 @@ def qos_report(
 
     Families are the game's best strategies traced over C_t (classical threshold pair,
     linear relative angle, bin-optimal quantum on ``bins`` bins); ``threshold_pairs`` are
-    the best threshold pairs for the QoS problem itself (not for the game).
+    the best threshold pairs for the QoS problem itself (not for the game). ``throughput``
+    gives each one's baseline throughput at the p it needs: warm-up model (eq. 10) and
+    T(t) = t^k (A25-A26).
     """
     from qnet.games.sum_threshold import qos
 
@@ -224,18 +230,33 @@ def qos_report(
         f"k={k:g}": {q: qos.throughput_ratio(mixed, fams[q]["p"], k) for q in ("linear", "optimal")}
         for k in ks
     }
+    needed = {
+        "w_oracle": qos.oracle_p_at_limit(w_l, params, "w"),
+        "sum_oracle": qos.oracle_p_at_limit(w_l, params, "sum"),
+        "threshold_pairs": mixed,
+        **{f"game_{name}": fams[name]["p"] for name in fams},
+    }
+    throughput = {
+        name: {
+            "p": p,
+            "warmup": float(baseline_throughput_warmup(p, params)),
+            **{f"t^{k:g}": float(baseline_throughput_power(p, params, k)) for k in ks},
+        }
+        for name, p in needed.items()
+    }
     rows = qos.theorem_check(theorem_p, params)
     return {
         "lam": params.lam,
         "mu": params.mu,
         "w_limit": w_l,
-        "p_sum_oracle": qos.oracle_p_at_limit(w_l, params, "sum"),
-        "p_w_oracle": qos.oracle_p_at_limit(w_l, params, "w"),
+        "p_sum_oracle": needed["sum_oracle"],
+        "p_w_oracle": needed["w_oracle"],
         "p_threshold_pairs": det,
         "p_threshold_pairs_shared_coin": mixed,
         "families": fams,
         "R_k": ratios,
         "R_k_vs_threshold_pairs": vs_pairs,
+        "throughput": throughput,
         "theorem_4_1": [
             {"p": r.p, "wait_sum_threshold": r.wait_sum, "wait_w_threshold": r.wait_w} for r in rows
         ],
