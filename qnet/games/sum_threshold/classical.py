@@ -196,7 +196,7 @@ def anneal(
     if n < 2 or sweeps < 1 or not t0 > 0:
         raise ValueError(f"anneal needs n >= 2, sweeps >= 1, t0 > 0; got {n}, {sweeps}, {t0}")
     edges = np.linspace(0.0, 1.0, n + 1)
-    gm = bias_matrix(edges, edges, c_t) * n  # per-bin units, entries in [-1/n, 1/n] * n
+    gm = bias_matrix(edges, edges, c_t) * n  # rescaled so a flip changes the sum by O(1/n)
     rng = np.random.default_rng(seed)
     g = rng.choice([-1.0, 1.0], n)
     h = rng.choice([-1.0, 1.0], n)
