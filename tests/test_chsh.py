@@ -1,0 +1,181 @@
+"""CHSH co-location load balancing (HotNets'25 Sec. 4.1, issue 14): values, model, knee."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qnet.games.chsh.game import ChshGame, fidelity_to_visibility, visibility_to_fidelity
+from qnet.games.chsh.load_balancing import (
+    LoadBalancingConfig,
+    knee_loads,
+    mean_ci95,
+    simulate,
+)
+from qnet.games.chsh.stability import (
+    arrival_pmf,
+    busy_fraction,
+    idle_probability,
+    stability_boundary,
+)
+from qnet.games.chsh.tables import (
+    Strategy,
+    any_server_best,
+    any_server_vertices,
+    chsh_facet_grid,
+    in_local_polytope,
+    local_polytope_vertices,
+    quantum_strategy,
+    random_strategy,
+)
+from qnet.games.xor import XORGame
+
+V = ChshGame().correlation_weight(*np.indices((2, 2)))  # +1 at (C, C), -1 elsewhere
+
+
+def _bias(table: np.ndarray) -> float:
+    """Mean score V·E[o_A o_B] of a p_same table under uniform inputs."""
+    return float(np.mean(V * (2.0 * np.asarray(table) - 1.0)))
+
+
+# --- the game -------------------------------------------------------------------------
+
+
+def test_chsh_values_are_exact() -> None:
+    """Classical 3/4, quantum cos²(π/8), advantage gone at v = 1/√2, F = (3/√2 + 1)/4."""
+    g = ChshGame()
+    assert g.win_probability(g.classical_value()) == 0.75
+    assert g.win_probability(g.quantum_value()) == pytest.approx(math.cos(math.pi / 8) ** 2, 1e-15)
+    assert g.quantum_win_probability(1.0) == pytest.approx(math.cos(math.pi / 8) ** 2, 1e-15)
+    assert g.advantage_visibility() == pytest.approx(1 / math.sqrt(2), 1e-15)
+    assert g.advantage_fidelity() == pytest.approx((3 / math.sqrt(2) + 1) / 4, 1e-15)
+    assert g.quantum_win_probability(g.advantage_fidelity()) == pytest.approx(0.75, 1e-14)
+    assert g.quantum_win_probability(0.25) == pytest.approx(0.5, 1e-14)  # maximally mixed
+    assert visibility_to_fidelity(fidelity_to_visibility(0.9)) == pytest.approx(0.9, 1e-15)
+
+
+def test_chsh_values_match_the_xor_solver_and_the_polytopes() -> None:
+    """The XOR-game solver and the tables agree: best local vertex 1/2, angles 1/√2."""
+    g = ChshGame()
+    xor = XORGame.chsh()
+    assert xor.classical_value() == g.win_probability(g.classical_value())
+    assert xor.quantum_value() == pytest.approx(g.win_probability(g.quantum_value()), abs=1e-6)
+    assert max(_bias(t) for t in local_polytope_vertices()) == 0.5
+    assert _bias(quantum_strategy().table) == pytest.approx(1 / math.sqrt(2), 1e-15)
+    assert max(_bias(t) for t in any_server_vertices()) == 1.0  # M >= 3 servers: perfect
+
+
+def test_ideal_outputs_always_win() -> None:
+    """A player seeing both inputs agrees exactly on (C, C): mean score 1 = ideal value."""
+    g = ChshGame()
+    rng = np.random.default_rng(3)
+    x, y = g.sample_inputs(rng, 4000)
+    o_a, o_b = g.ideal_outputs(x, y, np.where(rng.random(4000) < 0.5, 1, -1))
+    assert np.all(g.score(x, y, o_a, o_b) == 1.0)
+    assert 0.23 < np.mean((x == 1) & (y == 1)) < 0.27
+
+
+def test_polytopes() -> None:
+    """Quantum and any-server tables violate CHSH; the facet grid lies on the CHSH facet."""
+    assert len(local_polytope_vertices()) == 8 and len(any_server_vertices()) == 12
+    assert not in_local_polytope(quantum_strategy().table)
+    assert in_local_polytope(quantum_strategy(visibility=0.7).table)
+    assert not in_local_polytope(any_server_best().table)
+    grid = chsh_facet_grid(4)
+    assert len(grid) == 35
+    for s in grid:
+        t = s.table
+        assert in_local_polytope(t) and t[1, 1] == pytest.approx(t[0, 0] + t[0, 1] + t[1, 0])
+
+
+def test_bad_inputs_name_the_field() -> None:
+    """One clear error naming the field and the allowed range."""
+    with pytest.raises(ValueError, match=r"fidelity = 0\.2 is out of range: allowed \[0\.25, 1\]"):
+        fidelity_to_visibility(0.2)
+    with pytest.raises(ValueError, match=r"availability = 1\.5 is out of range"):
+        Strategy("q", np.eye(2), availability=1.5)
+    with pytest.raises(ValueError, match=r"balancers = 7 is out of range: allowed even >= 2"):
+        LoadBalancingConfig(balancers=7)
+    with pytest.raises(ValueError, match=r"warmup = 50 is out of range: allowed \[0, steps = 50\)"):
+        LoadBalancingConfig(steps=50, warmup=50)
+    with pytest.raises(ValueError, match=r"level = -1 is out of range: allowed > 0"):
+        knee_loads(np.array([1.0, 2.0]), np.array([1.0, 3.0]), -1)
+
+
+# --- knee and statistics ---------------------------------------------------------------
+
+
+def test_knee_interpolates_log_linearly() -> None:
+    """Backlog e^{2ρ} crosses L* at ρ = ln(L*)/2 exactly; NaN when never or already above."""
+    loads = np.linspace(0.5, 1.5, 11)
+    knee = knee_loads(loads, np.exp(2 * loads), 5.0)
+    assert knee == pytest.approx(math.log(5.0) / 2, abs=1e-12)
+    assert np.isnan(knee_loads(loads, np.exp(loads), 50.0))
+    assert np.isnan(knee_loads(loads, np.full(11, 9.0), 5.0))
+    mean, half = mean_ci95(np.array([1.0, 2.0, 3.0]))
+    assert mean == 2.0 and half == pytest.approx(4.302652729749464 / math.sqrt(3), 1e-12)
+
+
+# --- stability boundary ------------------------------------------------------------------
+
+
+def test_arrival_pmf_is_the_exact_convolution() -> None:
+    """Mean N/(2M) per type, and P(0 arrivals) = (1 − P1 − P2)^(N/2)."""
+    pmf = arrival_pmf(50, 80.0, 0.3)
+    assert pmf.sum() == pytest.approx(1.0, 1e-14)
+    assert np.dot(np.arange(len(pmf)), pmf) == pytest.approx(100 / 160, 1e-13)
+    p1, p2 = 0.7 / 160 + 1 / 160, 0.3 / 320
+    assert pmf[0] == pytest.approx((1 - p1 - p2) ** 50, 1e-13)
+    # a D/D/1-like chain: one arrival per step into capacity 1 is never idle
+    assert idle_probability(np.array([0.0, 1.0]), 1) == 0.0
+
+
+def test_e_first_boundary_is_the_work_conserving_capacity() -> None:
+    """E-first serves backlogged C in pairs: λ_E + λ_C/2 = 1 at N/M = 4/3 for every table."""
+    for s in (random_strategy(), quantum_strategy(), any_server_best()):
+        assert stability_boundary(100, s, "e-first").load == pytest.approx(4 / 3, abs=1e-8)
+    c = [
+        stability_boundary(100, s, "c-first").load for s in (random_strategy(), quantum_strategy())
+    ]
+    assert 1.1 < c[0] < c[1] < 4 / 3  # co-locating C pairs wastes fewer half-empty slots
+
+
+def test_chain_busy_fractions_match_the_simulation() -> None:
+    """Fraction of steps serving the priority type: chain vs simulation, within 95 % CIs."""
+    cfg = LoadBalancingConfig(loads=(0.9, 1.05), steps=2500, warmup=300, replications=6, seed=11)
+    strategies = [random_strategy(), quantum_strategy(0.9, 0.7)]
+    res = simulate(cfg, strategies)
+    for i, s in enumerate(strategies):
+        for d, disc in enumerate(res.disciplines):
+            busy = res.busy_c if disc == "c-first" else res.busy_e
+            mean, half = mean_ci95(busy[:, i, d])
+            pred = [busy_fraction(x, 100, s, disc) for x in res.loads]
+            assert np.all(np.abs(mean - pred) <= 1.5 * half + 1e-4), (s.name, disc, mean, pred)
+
+
+def test_backlog_grows_at_the_rate_the_chain_predicts_past_the_boundary() -> None:
+    """C-first past the boundary: E backlog grows at λ_E − P(C idle) per server-step."""
+    s = random_strategy()
+    assert stability_boundary(100, s, "c-first").load < 100 / 85
+    short, long = (
+        simulate(
+            LoadBalancingConfig(
+                loads=(100 / 85,),
+                steps=t,
+                warmup=500,
+                replications=4,
+                seed=5,
+                disciplines=("c-first",),
+            ),
+            [s],
+        )
+        for t in (1500, 3000)
+    )
+    # mean over [w, T] of c + r t is c + r (T + w)/2: r = 2 ΔB / ΔT
+    rate = 2 * (long.backlog - short.backlog)[:, 0, 0, 0] / 1500
+    load = 100 / 85
+    pred = load / 2 - (1 - busy_fraction(load, 100, s, "c-first"))
+    mean, half = mean_ci95(rate)
+    assert abs(mean - pred) <= half + 2e-3, (mean, half, pred)
