@@ -179,3 +179,79 @@ def test_backlog_grows_at_the_rate_the_chain_predicts_past_the_boundary() -> Non
     pred = load / 2 - (1 - busy_fraction(load, 100, s, "c-first"))
     mean, half = mean_ci95(rate)
     assert abs(mean - pred) <= half + 2e-3, (mean, half, pred)
+
+
+# --- command line ---------------------------------------------------------------------
+
+
+def _run(args: list[str]) -> object:
+    from typer.testing import CliRunner
+
+    from qnet.cli.app import app
+
+    return CliRunner().invoke(app, args)
+
+
+def test_cli_chsh_json() -> None:
+    """`qnet game chsh --json` prints the exact values and the SDP's agreement."""
+    import json
+
+    res = _run(["game", "chsh", "--json", "--fidelity", "0.9"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["classical_win"] == 0.75
+    assert out["quantum_win"] == pytest.approx(math.cos(math.pi / 8) ** 2, 1e-15)
+    assert out["quantum_win_sdp"] == pytest.approx(out["quantum_win"], abs=1e-6)
+    assert out["quantum_win_at_fidelity"] == pytest.approx(0.5 + (1.2 - 1 / 3) / (2 * 2**0.5))
+
+
+def test_cli_load_balancing_writes_json_and_png(tmp_path: object) -> None:
+    """Small run: the issue's JSON keys, the exact boundaries, a PNG under --out only."""
+    import json
+    from pathlib import Path
+
+    out_dir = Path(str(tmp_path))
+    res = _run(
+        [
+            "game", "chsh-load-balancing", "--steps", "400", "--warmup", "100",
+            "--replications", "3", "--load-start", "0.9", "--load-stop", "1.3",
+            "--load-step", "0.1", "--grid", "2", "--json", "--out", str(out_dir),
+        ]
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    for key in ("knee_classical_random", "knee_best_classical", "knee_quantum"):
+        assert set(out[key]) == {"mean", "ci95"} and 0.9 < out[key]["mean"] < 1.3
+    assert out["stability_boundary"]["classical_random"] == pytest.approx(1.117037, abs=1e-6)
+    assert out["disciplines"]["e-first"]["stability_boundary"]["quantum"] == pytest.approx(4 / 3)
+    files = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*"))
+    assert files == [
+        "chsh-load-balancing",
+        "chsh-load-balancing/backlog.png",
+        "chsh-load-balancing/knees.json",
+    ]
+    assert (out_dir / "chsh-load-balancing/backlog.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["chsh", "--fidelity", "0.2"],
+            "error: --fidelity = 0.2 is out of range: allowed [0.25, 1]",
+        ),
+        (
+            ["chsh-load-balancing", "--availability", "1.5"],
+            "error: --availability = 1.5 is out of range: allowed [0, 1]",
+        ),
+        (
+            ["chsh-load-balancing", "--balancers", "7"],
+            "error: --balancers = 7 is out of range: allowed even >= 2",
+        ),
+    ],
+)
+def test_cli_refuses_bad_input_with_one_line(args: list[str], message: str) -> None:
+    """Bad input: one error line naming the option and the allowed range, exit status 2."""
+    res = _run(["game", *args])
+    assert res.exit_code == 2
+    assert res.output.strip() == message

@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sweep",
     "results",
     "plot",
+    "game",
 )
 
 for _name in COMMAND_MODULES:

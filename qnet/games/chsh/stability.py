@@ -31,7 +31,7 @@ __all__ = [
     "stability_boundary",
 ]
 
-_LEVELS = 600  # truncation of the queue chain (its tail decays geometrically)
+_LEVELS = 300  # truncation of the queue chain (its tail decays geometrically)
 
 
 def arrival_pmf(pairs: int, servers: float, p_same_pair: float) -> np.ndarray:
