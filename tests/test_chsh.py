@@ -255,3 +255,57 @@ def test_cli_refuses_bad_input_with_one_line(args: list[str], message: str) -> N
     res = _run(["game", *args])
     assert res.exit_code == 2
     assert res.output.strip() == message
+
+
+# --- the paper's claim on real links ----------------------------------------------------
+
+_SWEEP = LoadBalancingConfig(
+    loads=tuple(np.round(np.arange(0.95, 1.151, 0.025), 3)),
+    steps=2000,
+    warmup=400,
+    replications=6,
+    seed=3,
+    disciplines=("c-first",),
+)
+_FIDELITIES = (1.0, 0.9, 0.8)
+_AVAILABILITIES = (0.6, 0.3, 0.0)
+
+
+@pytest.fixture(scope="module")
+def link_run() -> object:
+    """Random routing and the quantum strategy on several links, common random numbers."""
+    strategies = [random_strategy()]
+    strategies += [quantum_strategy(fidelity_to_visibility(f)) for f in _FIDELITIES]
+    strategies += [quantum_strategy(1.0, a) for a in _AVAILABILITIES]
+    return simulate(_SWEEP, strategies)
+
+
+def test_quantum_curve_below_random_past_the_random_knee(link_run: object) -> None:
+    """C-first, ideal pairs: past random's knee, quantum's backlog is lower (paired 95 % CI)."""
+    res = link_run
+    knee_random, _ = mean_ci95(knee_loads(res.loads, res.backlog[:, 0, 0], 5.0))
+    past = res.loads > knee_random
+    assert past.sum() >= 3
+    diff, half = mean_ci95(res.backlog[:, 1, 0] - res.backlog[:, 0, 0])  # quantum − random
+    assert np.all((diff + half)[past] < 0), (diff[past], half[past])
+
+
+def test_knee_moves_toward_random_as_fidelity_or_availability_drops(link_run: object) -> None:
+    """C-first knees fall monotonically with F and with a (paired CIs); a = 0 is random."""
+    res = link_run
+    knees = knee_loads(res.loads, res.backlog[:, :, 0], 5.0)  # [R, S]
+    for chain in ([1, 2, 3], [1, 4, 5, 6]):  # F = 1, 0.9, 0.8 and a = 1, 0.6, 0.3, 0
+        steps_down, half = mean_ci95(knees[:, chain[:-1]] - knees[:, chain[1:]])
+        assert np.all(steps_down - half > 0), (chain, steps_down, half)
+    assert np.all(knees[:, 3] > knees[:, 0])  # F = 0.8 still beats random routing
+    np.testing.assert_array_equal(res.backlog[:, 6], res.backlog[:, 0])  # a = 0: random
+
+
+def test_e_first_quantum_is_worse_than_random() -> None:
+    """E-first: the quantum table collides E tasks (p_same = sin²(π/8) ≫ 1/M): more backlog."""
+    cfg = LoadBalancingConfig(
+        loads=(1.0, 1.1), steps=2000, warmup=400, replications=6, seed=8, disciplines=("e-first",)
+    )
+    res = simulate(cfg, [random_strategy(), quantum_strategy()])
+    diff, half = mean_ci95(res.backlog[:, 1, 0] - res.backlog[:, 0, 0])
+    assert np.all(diff - half > 0), (diff, half)

@@ -39,7 +39,7 @@ from qnet.games.chsh.tables import (
     random_strategy,
 )
 
-__all__ = ["ChshStudy", "run_study", "screening_config"]
+__all__ = ["ChshStudy", "link_sweep", "run_study", "screening_config"]
 
 #: JSON key of each strategy of the main run.
 KEYS = ("classical_random", "best_classical", "quantum", "any_server_classical")
@@ -140,3 +140,45 @@ def run_study(
     return ChshStudy(
         level, fidelity, visibility, availability, config, result, tuple(strategies), best
     )
+
+
+def link_sweep(
+    config: LoadBalancingConfig,
+    fidelities: tuple[float, ...],
+    availabilities: tuple[float, ...],
+    level: float = 5.0,
+) -> dict[str, Any]:
+    """Knee of the quantum strategy on every (F, a) and of random routing, one CRN run.
+
+    Returns per discipline ``random`` {mean, ci95} and ``grid`` rows
+    {fidelity, availability, mean, ci95, diff_random, diff_random_ci95}; the difference to
+    random is taken per replication (common random numbers) before the t-interval.
+    """
+    if not fidelities or not availabilities:
+        raise ValueError("fidelities and availabilities must each hold at least one value")
+    points = [(f, a) for f in fidelities for a in availabilities]
+    strategies = [random_strategy()] + [
+        quantum_strategy(fidelity_to_visibility(f), a, name=f"quantum F={f:g} a={a:g}")
+        for f, a in points
+    ]
+    res = simulate(config, strategies)
+    out: dict[str, Any] = {}
+    for d, disc in enumerate(res.disciplines):
+        knees = knee_loads(res.loads, res.backlog[:, :, d], level)  # [R, S]
+        mean, half = mean_ci95(knees)
+        dmean, dhalf = mean_ci95(knees[:, 1:] - knees[:, :1])
+        out[disc] = {
+            "random": {"mean": float(mean[0]), "ci95": float(half[0])},
+            "grid": [
+                {
+                    "fidelity": f,
+                    "availability": a,
+                    "mean": float(mean[i + 1]),
+                    "ci95": float(half[i + 1]),
+                    "diff_random": float(dmean[i]),
+                    "diff_random_ci95": float(dhalf[i]),
+                }
+                for i, (f, a) in enumerate(points)
+            ],
+        }
+    return out
