@@ -309,3 +309,20 @@ def test_e_first_quantum_is_worse_than_random() -> None:
     res = simulate(cfg, [random_strategy(), quantum_strategy()])
     diff, half = mean_ci95(res.backlog[:, 1, 0] - res.backlog[:, 0, 0])
     assert np.all(diff - half > 0), (diff, half)
+
+
+def test_cli_link_sweep_availability_zero_is_random_routing() -> None:
+    """`qnet game chsh-link-sweep`: a = 0 reproduces random routing exactly (Δ = 0 ± 0)."""
+    import json
+
+    res = _run(
+        [
+            "game", "chsh-link-sweep", "--fidelity", "0.9", "--availability", "0",
+            "--availability", "1", "--steps", "600", "--warmup", "100",
+            "--replications", "2", "--json",
+        ]
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    grid = json.loads(res.output)["c-first"]["grid"]
+    assert [(r["fidelity"], r["availability"]) for r in grid] == [(0.9, 0.0), (0.9, 1.0)]
+    assert grid[0]["diff_random"] == 0.0 and grid[0]["diff_random_ci95"] == 0.0

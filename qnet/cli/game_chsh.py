@@ -24,7 +24,7 @@ from qnet.cli.options import (
     results_path,
 )
 
-__all__ = ["chsh_command", "load_balancing_command", "register"]
+__all__ = ["chsh_command", "link_sweep_command", "load_balancing_command", "register"]
 
 FidelityOption = Annotated[
     float, typer.Option("--fidelity", help="Werner fidelity F of a pair at use, in [0.25, 1].")
@@ -177,7 +177,73 @@ def _print_table(study: Any, result: dict[str, Any]) -> None:
     console.print(f"results: {result['json']}" + (f", {result['png']}" if "png" in result else ""))
 
 
+def link_sweep_command(
+    fidelities: Annotated[
+        list[float] | None,
+        typer.Option("--fidelity", help="Werner fidelity at use, in [0.25, 1]. Repeatable."),
+    ] = None,
+    availabilities: Annotated[
+        list[float] | None,
+        typer.Option("--availability", help="Pair availability per step, [0, 1]. Repeatable."),
+    ] = None,
+    level: Annotated[
+        float, typer.Option("--level", help="Backlog level L* of the knee (> 0).")
+    ] = 5.0,
+    steps: Annotated[int, typer.Option("--steps", help="Steps per replication.")] = 3000,
+    warmup: Annotated[int, typer.Option("--warmup", help="Warm-up steps discarded.")] = 600,
+    replications: Annotated[int, typer.Option("--replications", help="R (≥ 2).")] = 6,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed (≥ 0).")] = 0,
+    json_out: JsonOption = False,
+) -> None:
+    """Knee of the quantum strategy over fidelity × availability, beside random routing."""
+    fids = tuple(fidelities or (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7))
+    avs = tuple(availabilities or (1.0, 0.75, 0.5, 0.25))
+    for f in fids:
+        check_range("--fidelity", f, 0.25, 1.0)
+    for a in avs:
+        check_range("--availability", a, 0.0, 1.0)
+    check_range("--level", level, 0.0, open_low=True)
+    check_range("--steps", steps, 2)
+    check_range("--warmup", warmup, 0, steps - 1)
+    check_range("--replications", replications, 2)
+    check_range("--seed", seed, 0)
+    from qnet.games.chsh.load_balancing import LoadBalancingConfig
+    from qnet.games.chsh.study import link_sweep
+
+    loads = tuple(float(x) for x in np.round(np.arange(0.9, 1.3001, 0.025), 6))
+    config = LoadBalancingConfig(100, loads, steps, warmup, replications, seed)
+    out = {"level": level, "balancers": 100, **link_sweep(config, fids, avs, level)}
+    if json_out:
+        print_json(out)
+        return
+    from rich import box
+    from rich.table import Table
+
+    console = report_console(100)
+    for disc in config.disciplines:
+        rnd = out[disc]["random"]
+        t = Table(
+            title=f"{disc}: quantum knee (backlog {level:g}); random routing "
+            f"{rnd['mean']:.4f} ± {rnd['ci95']:.4f}",
+            box=box.SIMPLE_HEAD,
+            caption="Δ random: paired per replication (common random numbers), 95 % t-interval",
+        )
+        for col in ("fidelity", "availability", "knee N/M", "± 95 %", "Δ random", "± 95 %"):
+            t.add_column(col, justify="right")
+        for row in out[disc]["grid"]:
+            t.add_row(
+                f"{row['fidelity']:g}",
+                f"{row['availability']:g}",
+                f"{row['mean']:.4f}",
+                f"{row['ci95']:.4f}",
+                f"{row['diff_random']:+.4f}",
+                f"{row['diff_random_ci95']:.4f}",
+            )
+        console.print(t)
+
+
 def register(game_app: typer.Typer) -> None:
-    """Add ``qnet game chsh`` and ``qnet game chsh-load-balancing``."""
+    """Add ``qnet game chsh``, ``chsh-load-balancing`` and ``chsh-link-sweep``."""
     game_app.command("chsh")(chsh_command)
     game_app.command("chsh-load-balancing")(load_balancing_command)
+    game_app.command("chsh-link-sweep")(link_sweep_command)
