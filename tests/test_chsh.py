@@ -326,3 +326,91 @@ def test_cli_link_sweep_availability_zero_is_random_routing() -> None:
     grid = json.loads(res.output)["c-first"]["grid"]
     assert [(r["fidelity"], r["availability"]) for r in grid] == [(0.9, 0.0), (0.9, 1.0)]
     assert grid[0]["diff_random"] == 0.0 and grid[0]["diff_random_ci95"] == 0.0
+
+
+# --- Fig. 3: random XOR games on graphs --------------------------------------------------
+
+
+def test_two_vertex_games_have_an_advantage_iff_the_cycle_is_odd() -> None:
+    """n = 2 (CHSH's shape): advantage iff f(0,0) ⊕ f(1,1) = 1, so P = 2q(1 − q) exactly."""
+    from qnet.games.chsh.xor_graphs import GraphGameFamily, exact_advantage_probability
+
+    fam = GraphGameFamily(2)
+    for code in range(8):
+        f = fam.predicate(code)
+        assert fam.advantage(code) == bool(f[0, 0] ^ f[1, 1])
+    q = np.linspace(0, 1, 6)
+    p, orbits = exact_advantage_probability(2, q)
+    np.testing.assert_allclose(p, 2 * q * (1 - q), atol=1e-15)
+    assert orbits == 2
+
+
+def test_exact_curves_are_complement_symmetric_and_sampling_covers_them() -> None:
+    """P(q) = P(1 − q) exactly; 1000 sampled games per q sit within 3 binomial SEs of it."""
+    from qnet.games.chsh.xor_graphs import (
+        exact_advantage_probability,
+        sampled_advantage_probability,
+        wilson_interval,
+    )
+
+    z = 1.959963984540054
+    assert wilson_interval(0, 400) == pytest.approx((0.0, z * z / (400 + z * z)), abs=1e-15)
+
+    q = np.array([0.2, 0.5, 0.8])
+    for n, at_half in ((3, 0.875), (4, 0.421875)):
+        exact, _ = exact_advantage_probability(n, q)
+        assert exact[0] == pytest.approx(exact[2], abs=1e-14)
+        assert exact[1] == pytest.approx(at_half, abs=1e-14)
+        s = sampled_advantage_probability(n, q, 1000, seed=1)
+        se = np.sqrt(exact * (1 - exact) / 1000)
+        assert np.all(np.abs(s["p"] - exact) <= 3 * se), (n, s, exact)
+        assert np.all((s["low"] < s["p"]) & (s["p"] < s["high"]))
+
+
+@pytest.mark.parametrize("code", [30, 32, 147, 842, 13871, 28476])
+def test_graph_game_values_match_toqito(code: int) -> None:
+    """Classical and quantum values of a few graph games agree with toqito's XORGame."""
+    xor_game = pytest.importorskip("toqito.nonlocal_games.xor_game")
+    from qnet.games.chsh.xor_graphs import GraphGameFamily
+
+    n = 3 if code < 64 else 4 if code < 1024 else 5
+    fam = GraphGameFamily(n)
+    g = fam.game(code)
+    ref = xor_game.XORGame(np.array(g.prob), np.array(g.pred, dtype=int))
+    beta_c, beta_q = fam.biases(code)
+    assert (1 + beta_c) / 2 == pytest.approx(ref.classical_value(), abs=1e-9)
+    assert (1 + beta_q) / 2 == pytest.approx(ref.quantum_value(), abs=1e-5)
+    assert fam.advantage(code) == (ref.quantum_value() > ref.classical_value() + 1e-5)
+
+
+def test_canonical_form_is_an_orbit_invariant() -> None:
+    """Relabeled, switched and complemented labelings share one canonical code and value."""
+    from qnet.games.chsh.xor_graphs import GraphGameFamily
+
+    fam = GraphGameFamily(4)
+    f = fam.predicate(147)
+    perm = np.array([2, 0, 3, 1])
+    s = np.array([0, 1, 1, 0])
+    g = (f[np.ix_(perm, perm)] ^ (s[:, None] ^ s[None, :])) ^ 1
+    code = int(np.dot(g[fam.rows, fam.cols].astype(np.int64), 1 << np.arange(fam.entries)))
+    assert code != 147 and fam.canonical(code) == fam.canonical(147)
+    assert fam.biases(code) == pytest.approx(fam.biases(147), abs=1e-7)
+
+
+def test_cli_xor_graphs_writes_json_and_png(tmp_path: object) -> None:
+    """`qnet game chsh-xor-graphs`: exact and sampled curves, files under --out only."""
+    import json
+    from pathlib import Path
+
+    out_dir = Path(str(tmp_path))
+    res = _run(
+        [
+            "game", "chsh-xor-graphs", "--vertices", "3", "--samples", "50",
+            "--q-points", "3", "--json", "--out", str(out_dir),
+        ]
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    curve = json.loads(res.output)["curves"]["3"]
+    assert curve["q"] == [0.0, 0.5, 1.0]
+    assert curve["exact"] == pytest.approx([0.0, 0.875, 0.0], abs=1e-14)
+    assert (out_dir / "chsh-xor-graphs/advantage.png").read_bytes()[:4] == b"\x89PNG"

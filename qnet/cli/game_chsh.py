@@ -24,7 +24,13 @@ from qnet.cli.options import (
     results_path,
 )
 
-__all__ = ["chsh_command", "link_sweep_command", "load_balancing_command", "register"]
+__all__ = [
+    "chsh_command",
+    "link_sweep_command",
+    "load_balancing_command",
+    "register",
+    "xor_graphs_command",
+]
 
 FidelityOption = Annotated[
     float, typer.Option("--fidelity", help="Werner fidelity F of a pair at use, in [0.25, 1].")
@@ -242,8 +248,89 @@ def link_sweep_command(
         console.print(t)
 
 
+def xor_graphs_command(
+    vertices: Annotated[
+        list[int] | None, typer.Option("--vertices", help="Graph size n in [2, 6]. Repeatable.")
+    ] = None,
+    samples: Annotated[int, typer.Option("--samples", help="Random games per q (≥ 1).")] = 400,
+    q_points: Annotated[int, typer.Option("--q-points", help="Points of q in [0, 1] (≥ 2).")] = 11,
+    directed: Annotated[
+        bool, typer.Option("--directed", help="Label ordered pairs (x, y) independently.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed (≥ 0).")] = 0,
+    json_out: JsonOption = False,
+    out: OutOption = None,
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Write no PNG.")] = False,
+) -> None:
+    """Fig. 3: probability that a random XOR game on n vertices has a quantum advantage."""
+    sizes = tuple(vertices or (3, 4, 5, 6))
+    for n in sizes:
+        check_range("--vertices", n, 2, 6)
+    check_range("--samples", samples, 1)
+    check_range("--q-points", q_points, 2, 101)
+    check_range("--seed", seed, 0)
+    from qnet.games.chsh.xor_graphs import (
+        MAX_EXACT,
+        exact_advantage_probability,
+        sampled_advantage_probability,
+    )
+
+    q = np.linspace(0.0, 1.0, q_points)
+    curves: dict[int, dict[str, Any]] = {}
+    for n in sizes:
+        r = sampled_advantage_probability(n, q, samples, seed, symmetric=not directed)
+        c: dict[str, Any] = {k: r[k].tolist() for k in ("q", "p", "low", "high")}
+        c["orbits_solved"] = r["orbits"]
+        c["exact"] = None
+        if n <= MAX_EXACT and not directed:
+            c["exact"] = exact_advantage_probability(n, q)[0].tolist()
+        curves[n] = c
+    result: dict[str, Any] = {
+        "samples": samples,
+        "seed": seed,
+        "labels": "directed" if directed else "symmetric (self-loops included)",
+        "curves": {str(n): c for n, c in curves.items()},
+    }
+    from qnet.io import write_atomic
+
+    directory = results_path(out, "chsh-xor-graphs")
+    result["json"] = str(write_atomic(directory / "advantage.json", json_text(result)))
+    if not no_plot:
+        from qnet.plots.chsh import xor_graphs_png
+
+        result["png"] = str(write_atomic(directory / "advantage.png", xor_graphs_png(curves)))
+    if json_out:
+        print_json(result)
+        return
+    from rich import box
+    from rich.table import Table
+
+    t = Table(
+        title=f"P(quantum advantage) of random XOR games ({result['labels']} labels)",
+        box=box.SIMPLE_HEAD,
+        caption=f"{samples} games per q (Wilson 95 % interval); exact: all labelings, one "
+        "SDP per symmetry orbit",
+    )
+    t.add_column("q exclusive", justify="right")
+    for n in sizes:
+        t.add_column(f"n = {n}", justify="right")
+    for i, qi in enumerate(q):
+        row = [f"{qi:.2f}"]
+        for n in sizes:
+            c = curves[n]
+            cell = f"{c['p'][i]:.3f} [{c['low'][i]:.3f}, {c['high'][i]:.3f}]"
+            if c["exact"] is not None:
+                cell += f" exact {c['exact'][i]:.3f}"
+            row.append(cell)
+        t.add_row(*row)
+    console = report_console(160)
+    console.print(t)
+    console.print(f"results: {result['json']}" + (f", {result['png']}" if "png" in result else ""))
+
+
 def register(game_app: typer.Typer) -> None:
-    """Add ``qnet game chsh``, ``chsh-load-balancing`` and ``chsh-link-sweep``."""
+    """Add ``qnet game chsh``, ``chsh-load-balancing``, ``chsh-link-sweep``, ``chsh-xor-graphs``."""
     game_app.command("chsh")(chsh_command)
     game_app.command("chsh-load-balancing")(load_balancing_command)
     game_app.command("chsh-link-sweep")(link_sweep_command)
+    game_app.command("chsh-xor-graphs")(xor_graphs_command)

@@ -9,7 +9,7 @@ from qnet.plots.common import figure_png, new_figure
 if TYPE_CHECKING:
     from qnet.games.chsh.study import ChshStudy
 
-__all__ = ["load_balancing_png"]
+__all__ = ["load_balancing_png", "xor_graphs_png"]
 
 _STYLE = {
     "classical_random": ("random routing", "tab:gray"),
@@ -42,4 +42,26 @@ def load_balancing_png(study: ChshStudy, dpi: int = 120) -> bytes:
         )
         ax.legend(fontsize=7, loc="upper left")
         ax.grid(True, which="both", alpha=0.3)
+    return figure_png(fig, dpi)
+
+
+def xor_graphs_png(curves: dict[int, dict[str, list[float]]], dpi: int = 120) -> bytes:
+    """Fig. 3 redrawn: P(quantum advantage) against P(edge exclusive), one curve per n.
+
+    ``curves[n]`` holds ``q``, sampled ``p``/``low``/``high`` (Wilson band) and, when
+    computed, the exact ``exact`` values (solid line).
+    """
+    fig = new_figure(5.6, 4.0)
+    ax = fig.subplots()
+    colors = ("tab:purple", "tab:blue", "tab:green", "tab:orange", "tab:red")
+    for color, (n, c) in zip(colors, sorted(curves.items()), strict=False):
+        ax.fill_between(c["q"], c["low"], c["high"], color=color, alpha=0.2, lw=0)
+        ax.plot(c["q"], c["p"], "o", ms=3, color=color, label=f"{n} vertices (sampled, 95 % CI)")
+        if c.get("exact") is not None:
+            ax.plot(c["q"], c["exact"], "-", lw=1.4, color=color, label=f"{n} vertices (exact)")
+    ax.set_xlabel("probability that an edge is exclusive")
+    ax.set_ylabel("probability of a quantum advantage")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
     return figure_png(fig, dpi)
