@@ -43,6 +43,8 @@ __all__ = ["ChshStudy", "link_sweep", "run_study", "screening_config"]
 
 #: JSON key of each strategy of the main run.
 KEYS = ("classical_random", "best_classical", "quantum", "any_server_classical")
+#: Levels L* reported beside the requested one (issue 14: default 5, also 2).
+EXTRA_LEVELS = (2.0, 5.0)
 
 
 def screening_config(config: LoadBalancingConfig) -> LoadBalancingConfig:
@@ -105,6 +107,10 @@ class ChshStudy:
         out: dict[str, Any] = {f"knee_{k}": self.knee(k, discipline) for k in KEYS}
         out["stability_boundary"] = {k: self.boundary(k, discipline) for k in KEYS}
         out["best_classical_table"] = self.best_tables[discipline].tolist()
+        levels = sorted({self.level, *EXTRA_LEVELS})
+        out["knees_by_level"] = {
+            f"{lv:g}": {k: self.knee(k, discipline, lv) for k in KEYS} for lv in levels
+        }
         return out
 
 
