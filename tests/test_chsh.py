@@ -414,3 +414,33 @@ def test_cli_xor_graphs_writes_json_and_png(tmp_path: object) -> None:
     assert curve["q"] == [0.0, 0.5, 1.0]
     assert curve["exact"] == pytest.approx([0.0, 0.875, 0.0], abs=1e-14)
     assert (out_dir / "chsh-xor-graphs/advantage.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_facet_projection_dominates_interior_tables() -> None:
+    """Scaling collisions down onto the CHSH facet moves the knee later, in both disciplines.
+
+    This is the assumption behind searching only the facet for the best classical table.
+    """
+    from qnet.games.chsh.tables import facet_projection
+
+    interior = [quantum_strategy(0.6).table, np.full((2, 2), 0.5)]
+    strategies = []
+    for i, t in enumerate(interior):
+        proj = facet_projection(t)
+        assert in_local_polytope(proj) and proj[1, 1] == t[1, 1]
+        assert proj[1, 1] == pytest.approx(proj[0, 0] + proj[0, 1] + proj[1, 0])
+        strategies += [Strategy(f"interior {i}", t), Strategy(f"projection {i}", proj)]
+    cfg = LoadBalancingConfig(
+        loads=tuple(np.round(np.arange(0.9, 1.301, 0.05), 3)),
+        steps=2000,
+        warmup=400,
+        replications=6,
+        seed=21,
+    )
+    res = simulate(cfg, strategies)
+    for d in range(len(res.disciplines)):
+        knees = knee_loads(res.loads, res.backlog[:, :, d], 5.0)
+        gain, half = mean_ci95(knees[:, 1::2] - knees[:, 0::2])
+        assert np.all(gain - half > 0), (res.disciplines[d], gain, half)
+    with pytest.raises(ValueError, match="CHSH local polytope"):
+        facet_projection(quantum_strategy().table)

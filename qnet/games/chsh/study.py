@@ -7,11 +7,13 @@ winner's-curse bias does not enter) of random routing, the picked tables, the pa
 quantum strategy on the given link, and the any-server classical table; (3) the exact
 stability boundary of each from the one-server chain.
 
-Why the facet suffices: every table of the CHSH local polytope is dominated entry-wise
-(p_CC not lower, every other entry not higher) by a facet table (scale the other entries
-down to sum to p_CC); more C co-location and fewer collisions never lengthen the queues
-in this model, so the latest knee is on the facet. The knee is not linear in the table,
-so the facet's 4 vertices do not suffice; the facet is searched on a grid.
+Why the facet suffices: every table T of the CHSH local polytope has p_CC ≤ p_CE + p_EC +
+p_EE, so scaling its collision entries down to sum to p_CC (:func:`facet_projection`)
+gives a facet table with the same p_CC and no more collisions. If fewer collisions of
+non-(C, C) pairs never lengthen the queues (an assumption, checked by simulation for
+interior tables in both disciplines; note the knee is *not* monotone in p_CC itself under
+E-first), the latest knee is on the facet. The knee is not linear in the table, so the
+facet's 4 vertices do not suffice; the facet is searched on a grid.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ __all__ = [
     "any_server_best",
     "any_server_vertices",
     "chsh_facet_grid",
+    "facet_projection",
     "in_local_polytope",
     "local_polytope_vertices",
     "quantum_strategy",
@@ -142,3 +143,20 @@ def chsh_facet_grid(step: int) -> list[Strategy]:
             t = np.array([[ee, ec], [ce, ce + ec + ee]])
             out.append(Strategy(f"facet({ce:.3g},{ec:.3g},{ee:.3g})", t))
     return out
+
+
+def facet_projection(table: np.ndarray) -> np.ndarray:
+    """The CHSH-facet table with the same p_CC and the collision entries scaled to sum to it.
+
+    For a table of the local polytope, p_CC ≤ p_CE + p_EC + p_EE (CHSH), so the projection
+    lowers every collision entry and keeps p_CC: it dominates the table whenever fewer
+    collisions of non-(C, C) pairs never lengthen the queues.
+    """
+    t = np.array(table, dtype=float)
+    if not in_local_polytope(t):
+        raise ValueError("table must lie in the CHSH local polytope")
+    collisions = t[0, 0] + t[0, 1] + t[1, 0]
+    if collisions > 0:
+        scale = t[1, 1] / collisions
+        t[0, 0], t[0, 1], t[1, 0] = t[0, 0] * scale, t[0, 1] * scale, t[1, 0] * scale
+    return t
