@@ -68,7 +68,9 @@ class ChshStudy:
     Attributes:
         level: the backlog level L* defining the knee.
         fidelity, visibility, availability: the link the quantum pairs come from.
+        config: the main run's size and seed.
         result: the main run (strategies in the order of KEYS, per discipline picks).
+        strategies: the main run's strategies, in the result's order.
         best_tables: discipline -> the picked CHSH-facet table.
     """
 

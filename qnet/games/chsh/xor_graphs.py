@@ -59,7 +59,13 @@ def wilson_interval(
 
 @dataclass
 class GraphGameFamily:
-    """Symmetric labelings of n vertices (self-loops included) and their advantage, cached."""
+    """Labelings of n vertices and their quantum advantage, cached per symmetry orbit.
+
+    Attributes:
+        vertices: n, the number of task types (2 to 6).
+        symmetric: one label per unordered pair, self-loops included (else per ordered pair).
+        tol: the bias margin that counts as an advantage.
+    """
 
     vertices: int
     symmetric: bool = True
@@ -83,6 +89,7 @@ class GraphGameFamily:
             index[self.cols, self.rows] = np.arange(self.entries)
         self._index = index
         self._weights = 1 << np.arange(self.entries, dtype=np.int64)
+        self._group: tuple[np.ndarray, np.ndarray] | None = None  # built on first use
 
     # -- one game ---------------------------------------------------------------------
     def predicate(self, code: int) -> np.ndarray:
@@ -129,11 +136,12 @@ class GraphGameFamily:
         """
         if not self.symmetric:
             return int(code)
-        if not hasattr(self, "_pos"):
-            self._pos, self._masks = self._maps()
+        if self._group is None:
+            self._group = self._maps()
+        pos, masks = self._group
         bits = (int(code) >> np.arange(self.entries)) & 1
-        permuted = bits[self._pos] @ self._weights  # [n!]
-        variants = permuted[:, None] ^ self._masks[None, :]
+        permuted = bits[pos] @ self._weights  # [n!]
+        variants = permuted[:, None] ^ masks[None, :]
         full = (1 << self.entries) - 1
         return int(min(variants.min(), (variants ^ full).min()))
 
