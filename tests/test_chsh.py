@@ -444,3 +444,18 @@ def test_facet_projection_dominates_interior_tables() -> None:
         assert np.all(gain - half > 0), (res.disciplines[d], gain, half)
     with pytest.raises(ValueError, match="CHSH local polytope"):
         facet_projection(quantum_strategy().table)
+
+
+def test_three_vertex_advantage_probability_matches_toqito() -> None:
+    """All 64 labelings of 3 vertices classified by toqito give P(advantage | q = ½) = 7/8."""
+    xor_game = pytest.importorskip("toqito.nonlocal_games.xor_game")
+    from qnet.games.chsh.xor_graphs import GraphGameFamily, exact_advantage_probability
+
+    fam = GraphGameFamily(3)
+    hits = 0
+    for code in range(1 << fam.entries):
+        g = fam.game(code)
+        ref = xor_game.XORGame(np.array(g.prob), np.array(g.pred, dtype=int))
+        hits += ref.quantum_value() > ref.classical_value() + 1e-5
+    assert hits / 64 == 0.875
+    assert exact_advantage_probability(3, np.array([0.5]))[0][0] == pytest.approx(0.875, 1e-14)
