@@ -13,7 +13,7 @@ import typer
 from qnet.cli.options import ErrorLineGroup
 
 # One line per game command module; each defines register(game_app: typer.Typer) -> None.
-GAME_MODULES: tuple[str, ...] = ("sum_threshold",)
+GAME_MODULES: tuple[str, ...] = ("sum_threshold", "chsh")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,336 @@
+"""``qnet game chsh`` and ``qnet game chsh-load-balancing``: HotNets'25 Sec. 4.1 on qnet.
+
+The link enters as two numbers for now: the per-step availability a of a pair and the
+Werner fidelity F of a pair at use (visibility v = (4F − 1)/3).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from qnet.cli.options import (
+    JsonOption,
+    OutOption,
+    check_range,
+    fail,
+    json_text,
+    print_json,
+    report_console,
+    results_path,
+)
+
+__all__ = [
+    "chsh_command",
+    "link_sweep_command",
+    "load_balancing_command",
+    "register",
+    "xor_graphs_command",
+]
+
+FidelityOption = Annotated[
+    float, typer.Option("--fidelity", help="Werner fidelity F of a pair at use, in [0.25, 1].")
+]
+
+
+def chsh_command(fidelity: FidelityOption = 1.0, json_out: JsonOption = False) -> None:
+    """CHSH values: classical 3/4, quantum cos²(π/8), where noise erases the advantage."""
+    check_range("--fidelity", fidelity, 0.25, 1.0)
+    from qnet.games.chsh.game import ChshGame, fidelity_to_visibility
+    from qnet.games.xor import XORGame
+
+    g = ChshGame()
+    out = {
+        "classical_win": g.win_probability(g.classical_value()),
+        "quantum_win": g.win_probability(g.quantum_value()),
+        "classical_bias": g.classical_value(),
+        "quantum_bias": g.quantum_value(),
+        "quantum_win_sdp": XORGame.chsh().quantum_value(),
+        "advantage_visibility": g.advantage_visibility(),
+        "advantage_fidelity": g.advantage_fidelity(),
+        "fidelity": fidelity,
+        "visibility": fidelity_to_visibility(fidelity),
+        "quantum_win_at_fidelity": g.quantum_win_probability(fidelity),
+    }
+    if json_out:
+        print_json(out)
+        return
+    typer.echo(
+        f"CHSH (co-location): classical win {out['classical_win']:.6f}, quantum win "
+        f"cos²(π/8) = {out['quantum_win']:.6f} (Tsirelson SDP {out['quantum_win_sdp']:.6f})\n"
+        f"advantage vanishes at Werner visibility 1/√2 = {out['advantage_visibility']:.6f}, "
+        f"fidelity {out['advantage_fidelity']:.6f}\n"
+        f"at fidelity {fidelity:g} (v = {out['visibility']:.6f}): quantum win "
+        f"{out['quantum_win_at_fidelity']:.6f}"
+    )
+
+
+def _study_json(study: Any) -> dict[str, Any]:
+    from qnet.games.chsh.study import KEYS
+
+    c_first = study.summary("c-first") if "c-first" in study.result.disciplines else {}
+    out: dict[str, Any] = {
+        "level": study.level,
+        "balancers": study.config.balancers,
+        "fidelity": study.fidelity,
+        "visibility": study.visibility,
+        "availability": study.availability,
+        "steps": study.config.steps,
+        "warmup": study.config.warmup,
+        "replications": study.config.replications,
+        "seed": study.config.seed,
+        **c_first,
+        "disciplines": {d: study.summary(d) for d in study.result.disciplines},
+        "curves": {d: {k: study.curve(k, d) for k in KEYS} for d in study.result.disciplines},
+    }
+    return out
+
+
+def load_balancing_command(
+    level: Annotated[
+        float, typer.Option("--level", help="Backlog level L* of the knee (> 0).")
+    ] = 5.0,
+    fidelity: FidelityOption = 1.0,
+    availability: Annotated[
+        float, typer.Option("--availability", help="Probability a pair is there at a step.")
+    ] = 1.0,
+    balancers: Annotated[int, typer.Option("--balancers", help="N, even (≥ 2).")] = 100,
+    load_start: Annotated[float, typer.Option("--load-start", help="First N/M swept.")] = 0.6,
+    load_stop: Annotated[float, typer.Option("--load-stop", help="Last N/M swept.")] = 1.6,
+    load_step: Annotated[float, typer.Option("--load-step", help="N/M grid step.")] = 0.05,
+    steps: Annotated[int, typer.Option("--steps", help="Steps per replication.")] = 5000,
+    warmup: Annotated[int, typer.Option("--warmup", help="Warm-up steps discarded.")] = 1000,
+    replications: Annotated[int, typer.Option("--replications", help="R (≥ 2).")] = 12,
+    grid: Annotated[
+        int, typer.Option("--grid", help="CHSH-facet grid step 1/GRID of the classical search.")
+    ] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed (≥ 0).")] = 0,
+    json_out: JsonOption = False,
+    out: OutOption = None,
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Write no PNG.")] = False,
+) -> None:
+    """Knee of random, best classical, quantum (and any-server) routing; Fig. 4-style PNG."""
+    check_range("--level", level, 0.0, open_low=True)
+    check_range("--fidelity", fidelity, 0.25, 1.0)
+    check_range("--availability", availability, 0.0, 1.0)
+    if balancers < 2 or balancers % 2:
+        fail(f"--balancers = {balancers} is out of range: allowed even >= 2")
+    check_range("--load-start", load_start, 0.0, balancers / 3.0, open_low=True)
+    check_range("--load-stop", load_stop, load_start, balancers / 3.0, open_low=True)
+    check_range("--load-step", load_step, 0.0, open_low=True)
+    check_range("--steps", steps, 2)
+    check_range("--warmup", warmup, 0, steps - 1)
+    check_range("--replications", replications, 2)
+    check_range("--grid", grid, 1, 12)
+    check_range("--seed", seed, 0)
+    from qnet.games.chsh.load_balancing import LoadBalancingConfig
+    from qnet.games.chsh.study import run_study
+
+    n_loads = math.floor((load_stop - load_start) / load_step + 1e-9) + 1
+    loads = tuple(float(x) for x in np.round(load_start + load_step * np.arange(n_loads), 9))
+    config = LoadBalancingConfig(balancers, loads, steps, warmup, replications, seed)
+    t0 = time.perf_counter()
+    study = run_study(config, level, fidelity, availability, grid)
+    result = _study_json(study)
+    result["wall_s"] = time.perf_counter() - t0
+    from qnet.io import write_atomic
+
+    directory = results_path(out, "chsh-load-balancing")
+    result["json"] = str(write_atomic(directory / "knees.json", json_text(result)))
+    if not no_plot:
+        from qnet.plots.chsh import load_balancing_png
+
+        result["png"] = str(write_atomic(directory / "backlog.png", load_balancing_png(study)))
+    if json_out:
+        print_json(result)
+        return
+    _print_table(study, result)
+
+
+def _print_table(study: Any, result: dict[str, Any]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from qnet.games.chsh.study import KEYS
+
+    t = Table(
+        title=f"CHSH load balancing: N = {study.config.balancers}, knee at backlog "
+        f"{study.level:g}, F = {study.fidelity:g}, a = {study.availability:g}",
+        box=box.SIMPLE_HEAD,
+        caption=f"{study.config.replications} replications × {study.config.steps} steps "
+        f"({study.config.warmup} warm-up); ± is a 95 % t-interval; boundary: exact chain; "
+        f"{result['wall_s']:.0f} s",
+    )
+    for col in ("strategy", "discipline", "knee N/M", "± 95 %", "stability boundary"):
+        t.add_column(col, justify="left" if col in ("strategy", "discipline") else "right")
+    for disc in study.result.disciplines:
+        s = result["disciplines"][disc]
+        for k in KEYS:
+            knee = s[f"knee_{k}"]
+            t.add_row(
+                k,
+                disc,
+                f"{knee['mean']:.4f}",
+                f"{knee['ci95']:.4f}",
+                f"{s['stability_boundary'][k]:.4f}",
+            )
+    console = report_console(100)
+    console.print(t)
+    console.print(f"results: {result['json']}" + (f", {result['png']}" if "png" in result else ""))
+
+
+def link_sweep_command(
+    fidelities: Annotated[
+        list[float] | None,
+        typer.Option("--fidelity", help="Werner fidelity at use, in [0.25, 1]. Repeatable."),
+    ] = None,
+    availabilities: Annotated[
+        list[float] | None,
+        typer.Option("--availability", help="Pair availability per step, [0, 1]. Repeatable."),
+    ] = None,
+    level: Annotated[
+        float, typer.Option("--level", help="Backlog level L* of the knee (> 0).")
+    ] = 5.0,
+    steps: Annotated[int, typer.Option("--steps", help="Steps per replication.")] = 3000,
+    warmup: Annotated[int, typer.Option("--warmup", help="Warm-up steps discarded.")] = 600,
+    replications: Annotated[int, typer.Option("--replications", help="R (≥ 2).")] = 6,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed (≥ 0).")] = 0,
+    json_out: JsonOption = False,
+) -> None:
+    """Knee of the quantum strategy over fidelity × availability, beside random routing."""
+    fids = tuple(fidelities or (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7))
+    avs = tuple(availabilities or (1.0, 0.75, 0.5, 0.25))
+    for f in fids:
+        check_range("--fidelity", f, 0.25, 1.0)
+    for a in avs:
+        check_range("--availability", a, 0.0, 1.0)
+    check_range("--level", level, 0.0, open_low=True)
+    check_range("--steps", steps, 2)
+    check_range("--warmup", warmup, 0, steps - 1)
+    check_range("--replications", replications, 2)
+    check_range("--seed", seed, 0)
+    from qnet.games.chsh.load_balancing import LoadBalancingConfig
+    from qnet.games.chsh.study import link_sweep
+
+    loads = tuple(float(x) for x in np.round(np.arange(0.9, 1.3001, 0.025), 6))
+    config = LoadBalancingConfig(100, loads, steps, warmup, replications, seed)
+    out = {"level": level, "balancers": 100, **link_sweep(config, fids, avs, level)}
+    if json_out:
+        print_json(out)
+        return
+    from rich import box
+    from rich.table import Table
+
+    console = report_console(100)
+    for disc in config.disciplines:
+        rnd = out[disc]["random"]
+        t = Table(
+            title=f"{disc}: quantum knee (backlog {level:g}); random routing "
+            f"{rnd['mean']:.4f} ± {rnd['ci95']:.4f}",
+            box=box.SIMPLE_HEAD,
+            caption="Δ random: paired per replication (common random numbers), 95 % t-interval",
+        )
+        for col in ("fidelity", "availability", "knee N/M", "± 95 %", "Δ random", "± 95 %"):
+            t.add_column(col, justify="right")
+        for row in out[disc]["grid"]:
+            t.add_row(
+                f"{row['fidelity']:g}",
+                f"{row['availability']:g}",
+                f"{row['mean']:.4f}",
+                f"{row['ci95']:.4f}",
+                f"{row['diff_random']:+.4f}",
+                f"{row['diff_random_ci95']:.4f}",
+            )
+        console.print(t)
+
+
+def xor_graphs_command(
+    vertices: Annotated[
+        list[int] | None, typer.Option("--vertices", help="Graph size n in [2, 6]. Repeatable.")
+    ] = None,
+    samples: Annotated[int, typer.Option("--samples", help="Random games per q (≥ 1).")] = 400,
+    q_points: Annotated[int, typer.Option("--q-points", help="Points of q in [0, 1] (≥ 2).")] = 11,
+    directed: Annotated[
+        bool, typer.Option("--directed", help="Label ordered pairs (x, y) independently.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed (≥ 0).")] = 0,
+    json_out: JsonOption = False,
+    out: OutOption = None,
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Write no PNG.")] = False,
+) -> None:
+    """Fig. 3: probability that a random XOR game on n vertices has a quantum advantage."""
+    sizes = tuple(vertices or (3, 4, 5, 6))
+    for n in sizes:
+        check_range("--vertices", n, 2, 6)
+    check_range("--samples", samples, 1)
+    check_range("--q-points", q_points, 2, 101)
+    check_range("--seed", seed, 0)
+    from qnet.games.chsh.xor_graphs import (
+        MAX_EXACT,
+        exact_advantage_probability,
+        sampled_advantage_probability,
+    )
+
+    q = np.linspace(0.0, 1.0, q_points)
+    curves: dict[int, dict[str, Any]] = {}
+    for n in sizes:
+        r = sampled_advantage_probability(n, q, samples, seed, symmetric=not directed)
+        c: dict[str, Any] = {k: r[k].tolist() for k in ("q", "p", "low", "high")}
+        c["orbits_solved"] = r["orbits"]
+        c["exact"] = None
+        if n <= MAX_EXACT and not directed:
+            c["exact"] = exact_advantage_probability(n, q)[0].tolist()
+        curves[n] = c
+    result: dict[str, Any] = {
+        "samples": samples,
+        "seed": seed,
+        "labels": "directed" if directed else "symmetric (self-loops included)",
+        "curves": {str(n): c for n, c in curves.items()},
+    }
+    from qnet.io import write_atomic
+
+    directory = results_path(out, "chsh-xor-graphs")
+    result["json"] = str(write_atomic(directory / "advantage.json", json_text(result)))
+    if not no_plot:
+        from qnet.plots.chsh import xor_graphs_png
+
+        result["png"] = str(write_atomic(directory / "advantage.png", xor_graphs_png(curves)))
+    if json_out:
+        print_json(result)
+        return
+    from rich import box
+    from rich.table import Table
+
+    t = Table(
+        title=f"P(quantum advantage) of random XOR games ({result['labels']} labels)",
+        box=box.SIMPLE_HEAD,
+        caption=f"{samples} games per q (Wilson 95 % interval); exact: all labelings, one "
+        "SDP per symmetry orbit",
+    )
+    t.add_column("q exclusive", justify="right")
+    for n in sizes:
+        t.add_column(f"n = {n}", justify="right")
+    for i, qi in enumerate(q):
+        row = [f"{qi:.2f}"]
+        for n in sizes:
+            c = curves[n]
+            cell = f"{c['p'][i]:.3f} [{c['low'][i]:.3f}, {c['high'][i]:.3f}]"
+            if c["exact"] is not None:
+                cell += f" exact {c['exact'][i]:.3f}"
+            row.append(cell)
+        t.add_row(*row)
+    console = report_console(160)
+    console.print(t)
+    console.print(f"results: {result['json']}" + (f", {result['png']}" if "png" in result else ""))
+
+
+def register(game_app: typer.Typer) -> None:
+    """Add ``qnet game chsh``, ``chsh-load-balancing``, ``chsh-link-sweep``, ``chsh-xor-graphs``."""
+    game_app.command("chsh")(chsh_command)
+    game_app.command("chsh-load-balancing")(load_balancing_command)
+    game_app.command("chsh-link-sweep")(link_sweep_command)
+    game_app.command("chsh-xor-graphs")(xor_graphs_command)
