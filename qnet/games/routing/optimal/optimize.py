@@ -24,7 +24,8 @@ from qnet.games.routing.quantum import (
     ADAPTIVE_TOL,
     VALIDATION_TOL,
 )
-from qnet.queues.model import SystemParams, check_probability
+from qnet.games.routing.quantum.optimize import _check_p, _shift_for
+from qnet.queues.model import SystemParams
 
 __all__ = [
     "OptimalResult",
@@ -147,18 +148,6 @@ class OptimalResult:
         }
 
 
-def _shift_for(alpha: float, beta: float, p: float) -> float | None:
-    """Shift s with α cos 2s + β sin 2s = 1 − 2p (the root of smaller |s|), or None."""
-    r = math.hypot(alpha, beta)
-    target = 1.0 - 2.0 * p
-    if r == 0.0 or r < abs(target):
-        return None
-    phi = math.atan2(beta, alpha)
-    roots = [0.5 * (phi + math.acos(target / r)), 0.5 * (phi - math.acos(target / r))]
-    roots = [(s + math.pi / 2) % math.pi - math.pi / 2 for s in roots]
-    return min(roots, key=abs)
-
-
 def _multiplier(game: LineGame, z: NDArray[np.float64]) -> tuple[float, float]:
     """ν with ∇A = 2ν∇p (least squares) and the relative residual ‖∇A − 2ν∇p‖/‖∇A‖."""
     _, ga, _, gp = game.evaluate(z)
@@ -213,12 +202,6 @@ def _solve_nu(
     except ValueError:
         nu = min(cache, key=lambda v: abs(cache[v].splitting_probability - p))
     return sol(nu)
-
-
-def _check_p(p: float) -> float:
-    if isinstance(p, bool) or np.ndim(p) != 0:
-        raise ValueError(f"p (splitting probability) must be a number in (0, 1), got {p!r}")
-    return float(check_probability(p, "p (splitting probability)", open_interval=True))
 
 
 def optimize_optimal(
