@@ -58,6 +58,7 @@ from qnet.estimators import (
     PolicyComparison,
     batch_means,
     compare_policies,
+    control_variate_batch_means,
     ratio_batch_means,
 )
 from qnet.games.routing.profile import RoutingProfile, build_profile
@@ -67,10 +68,13 @@ from qnet.queues.model import (
     baseline_throughput_warmup,
 )
 from qnet.queues.replay import power_work, replay_queue, warmup_work
+from qnet.runs.controls import game_controls
 from qnet.runs.record import RunRecord
+from qnet.runs.verdict import DEFAULT_TARGET_HALF_WIDTH, decisions_for_half_width, verdict
 
 if TYPE_CHECKING:
     from qnet.engines.analytic import LinkModel
+    from qnet.estimators import ControlVariateEstimate
 
 __all__ = [
     "MIN_IDEAL_REDUCTION",
@@ -144,6 +148,18 @@ def run_decisions(
     progress: Progress | None,
 ) -> tuple[DecisionLog, PairUse]:
     """Every decision of the run: the protocol step around the scenario's engine."""
+    log, use, _ = _decide(scenario, profile, traffic, rngs, progress)
+    return log, use
+
+
+def _decide(
+    scenario: Scenario,
+    profile: RoutingProfile,
+    traffic: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rngs: dict[str, np.random.Generator],
+    progress: Progress | None,
+) -> tuple[DecisionLog, PairUse, DecisionStep]:
+    """:func:`run_decisions`, also returning the prepared step (for the control variates)."""
     t, x1, x2 = traffic
     mu = scenario.traffic.mu_hz
     shared_u = rngs["shared"].random((len(t), 3))  # both routers hold these
@@ -169,7 +185,7 @@ def run_decisions(
         pair_age_s=use.pair_age_s,
         pair_fidelity=use.pair_fidelity,
     )
-    return log, use
+    return log, use, step
 
 
 def _mean_ratio(values: np.ndarray, mask: np.ndarray, batches: int) -> Estimate:
@@ -226,6 +242,7 @@ class _Replay:
     payoffs: dict[str, np.ndarray]
     comparison: PolicyComparison
     throughput: Estimate
+    reduction_cv: ControlVariateEstimate
 
 
 def _replay_policies(
@@ -235,6 +252,7 @@ def _replay_policies(
     log: DecisionLog,
     rngs: dict[str, np.random.Generator],
     keep: slice,
+    step: DecisionStep,
 ) -> _Replay:
     """Queue replay of the run and of its oracle and classical baselines, coupled to it
     (common random numbers), and the paired comparison of the three."""
@@ -272,11 +290,31 @@ def _replay_policies(
     comp = compare_policies(waits, splits, payoffs, batches, queue_batches=qb)
     dt = np.diff(t, prepend=0.0)[keep]
     throughput = ratio_batch_means(idle_work[keep] / 2.0, dt, qb)
-    return _Replay(waits, payoffs, comp, throughput)
+    controls = game_controls(
+        profile, base, step, x1, x2, profile.game.score(x1, x2, *outputs["classical"])
+    )
+    reduction_cv = control_variate_batch_means(
+        0.5 * (payoffs["quantum"] - payoffs["classical"]),
+        controls.values[keep],
+        controls.means,
+        batches,
+    )
+    return _Replay(waits, payoffs, comp, throughput, reduction_cv)
 
 
-def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
-    """Run a scenario end to end; :func:`run_scenario` returns just its record."""
+def simulate(
+    scenario: Scenario,
+    progress: Progress | None = None,
+    *,
+    target_half_width: float = DEFAULT_TARGET_HALF_WIDTH,
+) -> RunOutput:
+    """Run a scenario end to end; :func:`run_scenario` returns just its record.
+
+    ``target_half_width``: the retained-share (game) 95 % half-width for which the record
+    states ``decisions_for_target_width``.
+    """
+    if not target_half_width > 0:
+        raise ValueError(f"target_half_width = {target_half_width!r}: allowed range is (0, inf)")
     wall0 = time.perf_counter()
     _check_batches(scenario)
     if progress is not None:
@@ -285,7 +323,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     model = link_model(scenario)
     profile = _played_profile(scenario, model, rngs["pilot"])
     traffic = sample_traffic(scenario, rngs["traffic"])
-    log, use = run_decisions(scenario, profile, traffic, rngs, progress)
+    log, use, step = _decide(scenario, profile, traffic, rngs, progress)
     if progress is not None:
         progress("replaying queues", 0.0)
 
@@ -294,7 +332,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     base, predicted_payoff = _comparison_profile(
         scenario, profile, float(available.mean()), _mean_tensor(model, log, keep)
     )
-    replay = _replay_policies(scenario, profile, base, log, rngs, keep)
+    replay = _replay_policies(scenario, profile, base, log, rngs, keep, step)
     comp, batches = replay.comparison, scenario.run.batches
     qb = comp.gap_reduction.batches
 
@@ -314,13 +352,16 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     defined = ideal > MIN_IDEAL_REDUCTION
     share = comp.gap_reduction.scaled(1.0 / ideal) if defined else _nan_est(qb)
     share_game = comp.gap_reduction_game.scaled(1.0 / ideal) if defined else _nan_est(batches)
+    cv = replay.reduction_cv
+    share_cv = cv.estimate.scaled(1.0 / ideal) if defined else _nan_est(batches)
+    measured = len(log) - scenario.run.warmup_decisions
     est = RunRecord.estimate
     record = RunRecord(
         scenario=scenario.name,
         scenario_digest=scenario.digest(),
         engine=scenario.engine.name,
         seed=scenario.seed,
-        decisions=len(log) - scenario.run.warmup_decisions,
+        decisions=measured,
         warmup_decisions=scenario.run.warmup_decisions,
         batches=batches,
         queue_batches=qb,
@@ -351,6 +392,14 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         predicted_gap_reduction=0.5 * (predicted_payoff - base.classical.payoff),
         **est("retained_share", share),
         **est("retained_share_game", share_game),
+        **est("gap_reduction_game_cv", cv.estimate),
+        **est("retained_share_game_cv", share_cv),
+        variance_reduction_game=cv.variance_reduction,
+        verdict=verdict(cv.estimate),
+        target_share_half_width=target_half_width,
+        decisions_for_target_width=decisions_for_half_width(
+            measured, share_cv.ci95, target_half_width
+        ),
         **est("baseline_throughput", replay.throughput),
         predicted_baseline_throughput=predicted_thr,
         **est("pairs_used_share", batch_means(used.astype(float), batches)),
