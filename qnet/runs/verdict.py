@@ -35,4 +35,4 @@ def decisions_for_half_width(decisions: int, half_width: float, target: float) -
         raise ValueError(f"target half-width = {target!r}: allowed range is (0, inf)")
     if decisions <= 0 or not math.isfinite(half_width) or half_width < 0:
         return -1
-    return max(1, math.ceil(decisions * (half_width / target) ** 2))
+    return max(1, math.ceil(decisions * (half_width / target) ** 2 - 1e-9))
