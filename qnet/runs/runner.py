@@ -130,6 +130,8 @@ class RunOutput:
         comparison: the policy comparison on the measured decisions.
         reduction_series: per-decision Wq(classical) - Wq(quantum) (measured part).
         reduction_game_series: per-decision (A_qu - A_cl)/2 terms (measured part).
+        reduction_game_cv_series: those terms adjusted by the fitted control variates
+            (their mean is ``record.gap_reduction_game_cv``).
     """
 
     record: RunRecord
@@ -138,6 +140,7 @@ class RunOutput:
     comparison: PolicyComparison
     reduction_series: np.ndarray
     reduction_game_series: np.ndarray
+    reduction_game_cv_series: np.ndarray
 
 
 def run_decisions(
@@ -243,6 +246,7 @@ class _Replay:
     comparison: PolicyComparison
     throughput: Estimate
     reduction_cv: ControlVariateEstimate
+    reduction_cv_series: np.ndarray
 
 
 def _replay_policies(
@@ -293,13 +297,12 @@ def _replay_policies(
     controls = game_controls(
         profile, base, step, x1, x2, profile.game.score(x1, x2, *outputs["classical"])
     )
+    reduction = 0.5 * (payoffs["quantum"] - payoffs["classical"])
     reduction_cv = control_variate_batch_means(
-        0.5 * (payoffs["quantum"] - payoffs["classical"]),
-        controls.values[keep],
-        controls.means,
-        batches,
+        reduction, controls.values[keep], controls.means, batches
     )
-    return _Replay(waits, payoffs, comp, throughput, reduction_cv)
+    adjusted = reduction - (controls.values[keep] - controls.means) @ reduction_cv.coefficients
+    return _Replay(waits, payoffs, comp, throughput, reduction_cv, adjusted)
 
 
 def simulate(
@@ -420,6 +423,7 @@ def simulate(
         comparison=comp,
         reduction_series=replay.waits["classical"] - replay.waits["quantum"],
         reduction_game_series=0.5 * (replay.payoffs["quantum"] - replay.payoffs["classical"]),
+        reduction_game_cv_series=replay.reduction_cv_series,
     )
 
 
