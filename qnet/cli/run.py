@@ -128,6 +128,21 @@ def run_command(
             help="Retained-share 95 % half-width to size the run for (decisions_for_target_width).",
         ),
     ] = 0.1,
+    replications: Annotated[
+        int,
+        typer.Option(
+            "--replications",
+            help="Split the run into R independent replications (own seeds spawned from "
+            "the root seed, own warm-up), combined into one record.",
+        ),
+    ] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Local worker processes for the replications.")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler ADDRESS, or 'local' for a LocalCluster."),
+    ] = None,
 ) -> None:
     """Run a scenario end to end: real pairs spent on routing, queue replay, gaps with CIs."""
     from rich.console import Console
@@ -139,6 +154,9 @@ def run_command(
         fail(f"--target-width = {target_width}: allowed range is (0, inf)")
         return
     scenario = scenario_or_exit(scenario_path, sets, seed)
+    if replications > 1 or workers != 1 or scheduler is not None:
+        _run_replicated(scenario, replications, workers, scheduler, target_width, as_json, out)
+        return
     try:
         with stage_progress("building strategy profile", disable=as_json) as progress:
             output = simulate(scenario, progress, target_half_width=target_width)
@@ -160,6 +178,66 @@ def run_command(
     out_console.print(
         f"results: {json_path}" + (f"\nplot:    {summary['plot_png']}" if plot else "")
     )
+
+
+def _run_replicated(
+    scenario: object,
+    replications: int,
+    workers: int,
+    scheduler: str | None,
+    target_width: float,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """``--replications``/``--workers``/``--scheduler``: one record from R replications
+    (:mod:`qnet.runs.replicate`) on a process pool or Dask; no plot (no single log)."""
+    from contextlib import nullcontext
+
+    from rich.console import Console
+
+    from qnet.config import ScenarioError
+    from qnet.runs.replicate import run_replicated
+    from qnet.sweeps.sweep import SweepError, _pool, dask_executor
+
+    if not 1 <= workers <= 256:
+        fail(f"--workers = {workers}: allowed range is [1, 256]")
+        return
+    if replications < 1:
+        fail(f"--replications = {replications}: allowed range is [1, inf)")
+        return
+    if workers > replications:
+        fail(
+            f"--workers = {workers}: allowed range is [1, --replications = {replications}] "
+            "(workers run whole replications; the record depends on R, never on N)"
+        )
+        return
+    try:
+        if scheduler is not None:
+            ctx = dask_executor(scheduler, workers if scheduler == "local" else None)
+        elif workers > 1:
+            ctx = _pool(min(workers, replications))
+        else:
+            ctx = nullcontext(None)
+        with ctx as executor:
+            rec = run_replicated(
+                scenario,  # type: ignore[arg-type]
+                replications,
+                executor,
+                target_half_width=target_width,
+            )
+    except (ScenarioError, SweepError, ValueError) as err:
+        fail(str(err))
+        return
+    stem = f"{rec.scenario}-seed{rec.seed}-r{rec.replications}-{rec.scenario_digest}"
+    summary = rec.summary()
+    json_path = write_atomic(results_path(out, f"{stem}.json"), json_text(summary))
+    summary["results_json"] = str(json_path)
+    if as_json:
+        print_json(summary)
+        return
+    console = Console()
+    console.print(_table(rec))
+    console.print(f"results: {json_path} ({rec.replications} replications; no plot)")
 
 
 def register(app: typer.Typer) -> None:

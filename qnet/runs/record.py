@@ -111,6 +111,12 @@ class RunRecord:
             availability and mean pair correlation (issue-4 mixing, eq. N2).
         pairs_heralded, pairs_discarded: supply counts from the engine (-1 if unknown).
         wall_time_s: wall-clock time of the run [s].
+        replications: independent replications combined into this record (1: one run;
+            ``qnet run --replications R``, :mod:`qnet.runs.replicate`). With R > 1,
+            ``seed`` is the root the replications' seeds are spawned from, ``decisions``,
+            ``warmup_decisions``, ``batches``, ``queue_batches`` and the pair counts are
+            totals over the replications (the combined intervals use sum(b - 1) degrees
+            of freedom).
     """
 
     scenario: str
@@ -182,6 +188,7 @@ class RunRecord:
     pairs_heralded: int
     pairs_discarded: int
     wall_time_s: float
+    replications: int = 1
 
     @staticmethod
     def estimate(name: str, est: Estimate) -> dict[str, float]:
@@ -241,5 +248,6 @@ class RunRecord:
                 "mean_service_time_s": (self.mean_service_time_s),
             },
             "wall_time_s": self.wall_time_s,
+            "replications": self.replications,
             "record": self.to_dict(),
         }
