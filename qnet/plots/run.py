@@ -11,7 +11,7 @@ from qnet.plots.common import figure_png, new_figure
 if TYPE_CHECKING:
     from qnet.runs.runner import RunOutput
 
-__all__ = ["run_figure_png", "running_estimate", "FIDELITY_SPREAD_MIN"]
+__all__ = ["FIDELITY_SPREAD_MIN", "run_figure", "run_figure_png", "running_estimate"]
 
 FIDELITY_SPREAD_MIN = 1e-6
 """Below this spread of fidelities at use, a histogram would be one bar: show shares instead."""
@@ -152,9 +152,14 @@ def _supply(ax: Any, output: RunOutput) -> None:
 
 
 def run_figure_png(output: RunOutput, dpi: int = 110) -> bytes:
-    """The run's figure as PNG bytes: running paired reduction estimates against the ideal
-    and predicted values, every paired gap with its CI and ideal value, and the pair supply
-    (fidelity histogram, or shares when every used pair had the same fidelity)."""
+    """:func:`run_figure` rendered to PNG bytes."""
+    return figure_png(run_figure(output), dpi)
+
+
+def run_figure(output: RunOutput) -> Any:
+    """The run's figure: running paired reduction estimates against the ideal and predicted
+    values, every paired gap with its CI and ideal value, and the pair supply (fidelity
+    histogram, or shares when every used pair had the same fidelity)."""
     fig = new_figure(16, 4.6)
     axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1.2, 0.9]})
     _running(axes[0], output)
@@ -166,4 +171,4 @@ def run_figure_png(output: RunOutput, dpi: int = 110) -> bytes:
         f"{output.record.comparison_splitting_probability:.3f}",
         fontsize=10,
     )
-    return figure_png(fig, dpi)
+    return fig
