@@ -40,8 +40,8 @@ def test_figure_shows_paired_gaps_and_no_one_bar_histogram_for_ideal_pairs() -> 
 
 def test_noisy_pairs_get_a_fidelity_histogram_and_a_no_verdict() -> None:
     """Werner pairs of fidelity 0.7 dephasing in memory (T2 = 2 ms), naive angles:
-    fidelities spread (histogram of 40
-    bins), and the control-variate interval lies below 0: verdict "no"."""
+    fidelities spread (histogram of 40 bins), and the control-variate interval lies below
+    0: verdict "no"."""
     out = simulate(
         Scenario.ideal(
             engine={"name": "analytic"},
