@@ -500,3 +500,31 @@ def test_ci_coverage_of_the_ideal_reduction(monkeypatch: pytest.MonkeyPatch) -> 
         covered["game"] += out.comparison.gap_reduction_game.contains(ideal)
     for name, k in covered.items():
         assert 180 <= k <= 199, (name, k / n)
+
+
+def test_qnet_run_states_a_verdict_and_the_decisions_a_width_needs(tmp_path: Path) -> None:
+    """JSON: verdict from the paired CI of the control-variate reduction, decisions for a
+    target width scaling as (h / target)^2; table: verdict and pairs used; plot written by
+    qnet.plots.run; a bad --target-width is one error line naming the option."""
+    from qnet.cli.app import app
+
+    runner = CliRunner()
+    args = ["run", str(SCENARIOS / "paper-ideal.toml"), "--out", str(tmp_path)]
+    sets = ["--set", "engine.name=analytic", "--set", "run.decisions=20000"]
+    ok = runner.invoke(app, [*args, *sets, "--json", "--target-width", "0.2"])
+    assert ok.exit_code == 0, ok.output
+    js = json.loads(ok.stdout)
+    lo, hi = js["gap_reduction_game_cv"]["ci95"]
+    assert js["verdict"] == ("yes" if lo > 0 else "no" if hi < 0 else "inconclusive")
+    assert js["verdict"] == "yes"  # ideal pairs, 19,000 measured decisions
+    share_lo, share_hi = js["retained_share_game_cv"]["ci95"]
+    expected = math.ceil(19_000 * ((share_hi - share_lo) / 2 / 0.2) ** 2 - 1e-9)
+    assert js["decisions_for_target_width"] == expected
+    assert js["target_share_half_width"] == 0.2
+    assert js["variance_reduction_game"] > 1.8  # ideal pairs: ~2.2
+    assert Path(js["plot_png"]).stat().st_size > 20_000
+    table = runner.invoke(app, [*args, *sets, "--no-plot"])
+    assert "quantum beats classical?" in table.stdout and "pairs used" in table.stdout
+    bad = runner.invoke(app, [*args, *sets, "--target-width", "0"])
+    assert bad.exit_code == 2
+    assert "--target-width = 0.0: allowed range is (0, inf)" in bad.output

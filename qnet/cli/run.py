@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from qnet.cli.options import (
@@ -24,80 +23,14 @@ from qnet.cli.options import (
 )
 from qnet.io import write_atomic
 
-__all__ = ["register", "running_estimate"]
-
-
-def running_estimate(
-    series: np.ndarray, points: int = 60, batches: int = 20
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cumulative mean of ``series`` at ``points`` checkpoints with batch-means 95 % half-widths."""
-    from qnet.estimators import batch_means
-
-    n = len(series)
-    start = max(batches * 10, n // points)
-    ends = np.unique(np.linspace(start, n, points).astype(int))
-    means, halves = [], []
-    for end in ends:
-        e = batch_means(series[:end], batches)
-        means.append(e.mean)
-        halves.append(e.ci95)
-    return ends, np.array(means), np.array(halves)
+__all__ = ["register"]
 
 
 def _plot(output: object, path: Path) -> Path:
-    """Running gap-reduction estimates with CI bands, fidelity at use, waits per policy."""
-    from matplotlib.ticker import EngFormatter
+    """The run's figure (:func:`qnet.plots.run.run_figure_png`) written to ``path``."""
+    from qnet.plots.run import run_figure_png
 
-    from qnet.plots.common import figure_png, new_figure
-
-    rec = output.record  # type: ignore[attr-defined]
-    fig = new_figure(15, 4.2)
-    axes = fig.subplots(1, 3)
-    ax = axes[0]
-    for series, label, color, batches in (
-        (output.reduction_game_series, "game payoff (Lemma 1)", "tab:blue", rec.batches),  # type: ignore[attr-defined]
-        (output.reduction_series, "queue replay", "tab:orange", rec.queue_batches),  # type: ignore[attr-defined]
-    ):
-        x, m, h = running_estimate(series, batches=batches)
-        ax.plot(x, m, color=color, label=label)
-        ax.fill_between(x, m - h, m + h, color=color, alpha=0.2)
-    ax.axhline(rec.ideal_gap_reduction, color="k", ls="--", label="ideal (analysis core)")
-    ax.axhline(rec.predicted_gap_reduction, color="tab:green", ls=":", label="predicted")
-    ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, not 200000 (labels collide)
-    ax.set_xlabel("decisions measured")
-    ax.set_ylabel("gap reduction ΔWq_cl − ΔWq_qu  [1/μ]")
-    ax.set_title(f"{rec.scenario}: gap reduction, 95 % CI")
-    ax.legend(fontsize=8)
-
-    ax = axes[1]
-    log = output.log  # type: ignore[attr-defined]
-    measured = slice(rec.warmup_decisions, None)  # the decisions the record's estimates use
-    fid = log.pair_fidelity[measured][log.used_pair[measured]]
-    if len(fid):
-        lo, hi = float(np.nanmin(fid)), float(np.nanmax(fid))
-        pad = max(0.005, 0.02 * (hi - lo))
-        ax.hist(fid, bins=40, range=(lo - pad, hi + pad), color="tab:purple")
-        ax.ticklabel_format(axis="x", useOffset=False)
-    ax.set_xlabel("fidelity at use")
-    ax.set_ylabel("decisions")
-    ax.set_title(
-        f"availability {rec.availability:.3f} ± {rec.availability_ci95:.3f}, "
-        f"mean F {rec.mean_fidelity_at_use:.4f}"
-    )
-
-    ax = axes[2]
-    names = ["oracle", "quantum", "classical"]
-    vals = [getattr(rec, f"wait_{k}") for k in names]
-    errs = [getattr(rec, f"wait_{k}_ci95") for k in names]
-    ax.bar(names, vals, yerr=errs, color=["0.5", "tab:blue", "tab:red"], capsize=6)
-    ax.set_ylabel("mean customer wait Wq [1/μ]")
-    ax.set_title(
-        f"run p = {rec.splitting_probability:.3f}; baselines at p = "
-        f"{rec.comparison_splitting_probability:.3f}"
-    )
-    lo = min(v - e for v, e in zip(vals, errs, strict=True))
-    ax.set_ylim(bottom=max(0.0, lo - 0.5))
-    return write_atomic(path, figure_png(fig, 110))
+    return write_atomic(path, run_figure_png(output))  # type: ignore[arg-type]
 
 
 def _fmt(mean: float, half: float, digits: int = 4) -> str:
@@ -106,6 +39,12 @@ def _fmt(mean: float, half: float, digits: int = 4) -> str:
     if not math.isfinite(half):
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def _needed(r: object) -> str:
+    n = r.decisions_for_target_width  # type: ignore[attr-defined]
+    target = r.target_share_half_width  # type: ignore[attr-defined]
+    return f"±{target:g}: {n:,} decisions" if n > 0 else ""
 
 
 def _table(rec: object) -> object:
@@ -120,7 +59,11 @@ def _table(rec: object) -> object:
     rows = [
         ("decisions measured", f"{r.decisions}", ""),
         ("target p", f"{r.target_splitting_probability:g}", f"{r.strategy_kind} plan"),
-        ("availability", _fmt(r.availability, r.availability_ci95), ""),
+        (
+            "availability",
+            _fmt(r.availability, r.availability_ci95),
+            f"pairs used {_fmt(r.pairs_used_share, r.pairs_used_share_ci95, 3)}",
+        ),
         ("mean fidelity at use", _fmt(r.mean_fidelity_at_use, r.mean_fidelity_at_use_ci95), ""),
         (
             "splitting probability p",
@@ -148,6 +91,17 @@ def _table(rec: object) -> object:
             "" if math.isfinite(r.retained_share_game) else "undefined: no ideal reduction at p",
         ),
         (
+            "gap reduction (game, CV)",
+            _fmt(r.gap_reduction_game_cv, r.gap_reduction_game_cv_ci95),
+            f"variance ÷ {r.variance_reduction_game:.2f}",
+        ),
+        (
+            "retained share (game, CV)",
+            _fmt(r.retained_share_game_cv, r.retained_share_game_cv_ci95, 3),
+            _needed(r),
+        ),
+        ("quantum beats classical?", r.verdict, "from the paired 95 % CI"),
+        (
             "baseline throughput",
             _fmt(r.baseline_throughput, r.baseline_throughput_ci95),
             f"{r.predicted_baseline_throughput:.4f} (eq. 10 at p)",
@@ -168,6 +122,28 @@ def run_command(
     as_json: JsonOption = False,
     out: OutOption = None,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Write the PNG plot.")] = True,
+    target_width: Annotated[
+        float,
+        typer.Option(
+            "--target-width",
+            help="Retained-share 95 % half-width to size the run for (decisions_for_target_width).",
+        ),
+    ] = 0.1,
+    replications: Annotated[
+        int,
+        typer.Option(
+            "--replications",
+            help="Split the run into R independent replications (own seeds spawned from "
+            "the root seed, own warm-up), combined into one record.",
+        ),
+    ] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Local worker processes for the replications.")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler ADDRESS, or 'local' for a LocalCluster."),
+    ] = None,
 ) -> None:
     """Run a scenario end to end: real pairs spent on routing, queue replay, gaps with CIs."""
     from rich.console import Console
@@ -175,13 +151,20 @@ def run_command(
     from qnet.config import ScenarioError
     from qnet.runs.runner import simulate
 
+    if not target_width > 0:  # also NaN
+        fail(f"--target-width = {target_width}: allowed range is (0, inf)")
+        return
     scenario = scenario_or_exit(scenario_path, sets, seed)
     too_big = decisions_memory_error(scenario.run.decisions)
     if too_big is not None:
         fail(too_big)
+        return
+    if replications > 1 or workers != 1 or scheduler is not None:
+        _run_replicated(scenario, replications, workers, scheduler, target_width, as_json, out)
+        return
     try:
         with stage_progress("building strategy profile", disable=as_json) as progress:
-            output = simulate(scenario, progress)
+            output = simulate(scenario, progress, target_half_width=target_width)
     except (ScenarioError, ValueError) as err:
         fail(str(err))
         return
@@ -200,6 +183,67 @@ def run_command(
     out_console.print(
         f"results: {json_path}" + (f"\nplot:    {summary['plot_png']}" if plot else "")
     )
+
+
+def _run_replicated(
+    scenario: object,
+    replications: int,
+    workers: int,
+    scheduler: str | None,
+    target_width: float,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """``--replications``/``--workers``/``--scheduler``: one record from R replications
+    (:mod:`qnet.runs.replicate`) on a process pool or Dask; no plot (no single log)."""
+    from contextlib import nullcontext
+
+    from rich.console import Console
+
+    from qnet.config import ScenarioError
+    from qnet.runs.replicate import run_replicated
+    from qnet.sweeps.executors import _pool, dask_executor
+    from qnet.sweeps.spec import SweepError
+
+    if not 1 <= workers <= 256:
+        fail(f"--workers = {workers}: allowed range is [1, 256]")
+        return
+    if replications < 1:
+        fail(f"--replications = {replications}: allowed range is [1, inf)")
+        return
+    if workers > replications:
+        fail(
+            f"--workers = {workers}: allowed range is [1, --replications = {replications}] "
+            "(workers run whole replications; the record depends on R, never on N)"
+        )
+        return
+    try:
+        if scheduler is not None:
+            ctx = dask_executor(scheduler, workers if scheduler == "local" else None)
+        elif workers > 1:
+            ctx = _pool(min(workers, replications))
+        else:
+            ctx = nullcontext(None)
+        with ctx as executor:
+            rec = run_replicated(
+                scenario,  # type: ignore[arg-type]
+                replications,
+                executor,
+                target_half_width=target_width,
+            )
+    except (ScenarioError, SweepError, ValueError) as err:
+        fail(str(err))
+        return
+    stem = f"{rec.scenario}-seed{rec.seed}-r{rec.replications}-{rec.scenario_digest}"
+    summary = rec.summary()
+    json_path = write_atomic(results_path(out, f"{stem}.json"), json_text(summary))
+    summary["results_json"] = str(json_path)
+    if as_json:
+        print_json(summary)
+        return
+    console = Console()
+    console.print(_table(rec))
+    console.print(f"results: {json_path} ({rec.replications} replications; no plot)")
 
 
 def register(app: typer.Typer) -> None:

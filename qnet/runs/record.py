@@ -86,6 +86,23 @@ class RunRecord:
             region, e.g. naive angles on strongly dephased pairs push p toward 1/2), so
             there is no advantage to retain; read ``gap_reduction`` instead.
         retained_share_game: gap_reduction_game / ideal_gap_reduction (same rule).
+        gap_reduction_game_cv: the game reduction with control variates
+            (:mod:`qnet.runs.controls`): the per-decision terms minus fitted multiples of
+            three input-only controls with exactly known means (ideal-pair with-pair
+            score, fallback score, classical-baseline score), batch means of the adjusted
+            series. Same expectation as ``gap_reduction_game``, smaller CI
+            (docs/statistics.md: Control variates).
+        retained_share_game_cv: gap_reduction_game_cv / ideal_gap_reduction (same rule).
+        variance_reduction_game: per-decision variance of the game reduction terms over
+            that of the control-variate-adjusted terms (how much the controls bought).
+        verdict: does quantum routing beat the classical strategy here? "yes" if the
+            95 % CI of ``gap_reduction_game_cv`` (paired: both policies on the same
+            decisions) lies above 0, "no" if below 0, else "inconclusive".
+        target_share_half_width: the retained-share 95 % half-width
+            ``decisions_for_target_width`` is computed for (``qnet run --target-width``).
+        decisions_for_target_width: measured decisions for ``retained_share_game_cv_ci95``
+            to reach ``target_share_half_width`` (half-width scaled as 1/sqrt(n) at the same
+            batch count); -1 (null in JSON) when the retained share is undefined.
         baseline_throughput: baseline work per unit time per server (replay, [phi_max]).
         predicted_baseline_throughput: eq. 10 (or t^k) at the achieved p.
         oracle_payoff: A* at the comparison p; classical_payoff: A of the classical
@@ -94,6 +111,12 @@ class RunRecord:
             availability and mean pair correlation (issue-4 mixing, eq. N2).
         pairs_heralded, pairs_discarded: supply counts from the engine (-1 if unknown).
         wall_time_s: wall-clock time of the run [s].
+        replications: independent replications combined into this record (1: one run;
+            ``qnet run --replications R``, :mod:`qnet.runs.replicate`). With R > 1,
+            ``seed`` is the root the replications' seeds are spawned from, ``decisions``,
+            ``warmup_decisions``, ``batches``, ``queue_batches`` and the pair counts are
+            totals over the replications (the combined intervals use sum(b - 1) degrees
+            of freedom).
     """
 
     scenario: str
@@ -145,6 +168,14 @@ class RunRecord:
     retained_share_ci95: float
     retained_share_game: float
     retained_share_game_ci95: float
+    gap_reduction_game_cv: float
+    gap_reduction_game_cv_ci95: float
+    retained_share_game_cv: float
+    retained_share_game_cv_ci95: float
+    variance_reduction_game: float
+    verdict: str
+    target_share_half_width: float
+    decisions_for_target_width: int
     baseline_throughput: float
     baseline_throughput_ci95: float
     predicted_baseline_throughput: float
@@ -157,6 +188,7 @@ class RunRecord:
     pairs_heralded: int
     pairs_discarded: int
     wall_time_s: float
+    replications: int = 1
 
     @staticmethod
     def estimate(name: str, est: Estimate) -> dict[str, float]:
@@ -201,6 +233,14 @@ class RunRecord:
             "predicted_gap_reduction": self.predicted_gap_reduction,
             "retained_share": est("retained_share"),
             "retained_share_game": est("retained_share_game"),
+            "gap_reduction_game_cv": est("gap_reduction_game_cv"),
+            "retained_share_game_cv": est("retained_share_game_cv"),
+            "variance_reduction_game": self.variance_reduction_game,
+            "verdict": self.verdict,
+            "target_share_half_width": self.target_share_half_width,
+            "decisions_for_target_width": (
+                None if self.decisions_for_target_width < 0 else self.decisions_for_target_width
+            ),
             "baseline_throughput": est("baseline_throughput"),
             "predicted_baseline_throughput": self.predicted_baseline_throughput,
             "units": {
@@ -208,5 +248,6 @@ class RunRecord:
                 "mean_service_time_s": (self.mean_service_time_s),
             },
             "wall_time_s": self.wall_time_s,
+            "replications": self.replications,
             "record": self.to_dict(),
         }

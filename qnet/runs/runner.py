@@ -59,6 +59,7 @@ from qnet.estimators import (
     PolicyComparison,
     batch_means,
     compare_policies,
+    control_variate_batch_means,
     ratio_batch_means,
 )
 from qnet.games.routing.profile import RoutingProfile, build_profile
@@ -68,10 +69,13 @@ from qnet.queues.model import (
     baseline_throughput_warmup,
 )
 from qnet.queues.replay import power_work, replay_queue, warmup_work
+from qnet.runs.controls import game_controls
 from qnet.runs.record import RunRecord
+from qnet.runs.verdict import DEFAULT_TARGET_HALF_WIDTH, decisions_for_half_width, verdict
 
 if TYPE_CHECKING:
     from qnet.engines.analytic import LinkModel
+    from qnet.estimators import ControlVariateEstimate
 
 __all__ = [
     "MIN_IDEAL_REDUCTION",
@@ -127,6 +131,8 @@ class RunOutput:
         comparison: the policy comparison on the measured decisions.
         reduction_series: per-decision Wq(classical) - Wq(quantum) (measured part).
         reduction_game_series: per-decision (A_qu - A_cl)/2 terms (measured part).
+        reduction_game_cv_series: those terms adjusted by the fitted control variates
+            (their mean is ``record.gap_reduction_game_cv``).
     """
 
     record: RunRecord
@@ -135,6 +141,7 @@ class RunOutput:
     comparison: PolicyComparison
     reduction_series: np.ndarray
     reduction_game_series: np.ndarray
+    reduction_game_cv_series: np.ndarray
 
 
 def run_decisions(
@@ -145,6 +152,18 @@ def run_decisions(
     progress: Progress | None,
 ) -> tuple[DecisionLog, PairUse]:
     """Every decision of the run: the protocol step around the scenario's engine."""
+    log, use, _ = _decide(scenario, profile, traffic, rngs, progress)
+    return log, use
+
+
+def _decide(
+    scenario: Scenario,
+    profile: RoutingProfile,
+    traffic: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rngs: dict[str, np.random.Generator],
+    progress: Progress | None,
+) -> tuple[DecisionLog, PairUse, DecisionStep]:
+    """:func:`run_decisions`, also returning the prepared step (for the control variates)."""
     t, x1, x2 = traffic
     mu = scenario.traffic.mu_hz
     shared_u = rngs["shared"].random((len(t), 3))  # both routers hold these
@@ -170,7 +189,7 @@ def run_decisions(
         pair_age_s=use.pair_age_s,
         pair_fidelity=use.pair_fidelity,
     )
-    return log, use
+    return log, use, step
 
 
 def _mean_ratio(values: np.ndarray, mask: np.ndarray, batches: int) -> Estimate:
@@ -227,6 +246,8 @@ class _Replay:
     payoffs: dict[str, np.ndarray]
     comparison: PolicyComparison
     throughput: Estimate
+    reduction_cv: ControlVariateEstimate
+    reduction_cv_series: np.ndarray
 
 
 def _replay_policies(
@@ -236,6 +257,7 @@ def _replay_policies(
     log: DecisionLog,
     rngs: dict[str, np.random.Generator],
     keep: slice,
+    step: DecisionStep,
 ) -> _Replay:
     """Queue replay of the run and of its oracle and classical baselines, coupled to it
     (common random numbers), and the paired comparison of the three."""
@@ -273,12 +295,31 @@ def _replay_policies(
     comp = compare_policies(waits, splits, payoffs, batches, queue_batches=qb)
     dt = np.diff(t, prepend=0.0)[keep]
     throughput = ratio_batch_means(idle_work[keep] / 2.0, dt, qb)
-    return _Replay(waits, payoffs, comp, throughput)
+    controls = game_controls(
+        profile, base, step, x1, x2, profile.game.score(x1, x2, *outputs["classical"])
+    )
+    reduction = 0.5 * (payoffs["quantum"] - payoffs["classical"])
+    reduction_cv = control_variate_batch_means(
+        reduction, controls.values[keep], controls.means, batches
+    )
+    adjusted = reduction - (controls.values[keep] - controls.means) @ reduction_cv.coefficients
+    return _Replay(waits, payoffs, comp, throughput, reduction_cv, adjusted)
 
 
 @threadpool_limits.wrap(limits=1)  # one BLAS thread: the same numbers on any machine
-def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
-    """Run a scenario end to end; :func:`run_scenario` returns just its record."""
+def simulate(
+    scenario: Scenario,
+    progress: Progress | None = None,
+    *,
+    target_half_width: float = DEFAULT_TARGET_HALF_WIDTH,
+) -> RunOutput:
+    """Run a scenario end to end; :func:`run_scenario` returns just its record.
+
+    ``target_half_width``: the retained-share (game) 95 % half-width for which the record
+    states ``decisions_for_target_width``.
+    """
+    if not target_half_width > 0:
+        raise ValueError(f"target_half_width = {target_half_width!r}: allowed range is (0, inf)")
     wall0 = time.perf_counter()
     _check_batches(scenario)
     if progress is not None:
@@ -287,7 +328,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     model = link_model(scenario)
     profile = _played_profile(scenario, model, rngs["pilot"])
     traffic = sample_traffic(scenario, rngs["traffic"])
-    log, use = run_decisions(scenario, profile, traffic, rngs, progress)
+    log, use, step = _decide(scenario, profile, traffic, rngs, progress)
     if progress is not None:
         progress("replaying queues", 0.0)
 
@@ -296,7 +337,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     base, predicted_payoff = _comparison_profile(
         scenario, profile, float(available.mean()), _mean_tensor(model, log, keep)
     )
-    replay = _replay_policies(scenario, profile, base, log, rngs, keep)
+    replay = _replay_policies(scenario, profile, base, log, rngs, keep, step)
     comp, batches = replay.comparison, scenario.run.batches
     qb = comp.gap_reduction.batches
 
@@ -316,13 +357,16 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
     defined = ideal > MIN_IDEAL_REDUCTION
     share = comp.gap_reduction.scaled(1.0 / ideal) if defined else _nan_est(qb)
     share_game = comp.gap_reduction_game.scaled(1.0 / ideal) if defined else _nan_est(batches)
+    cv = replay.reduction_cv
+    share_cv = cv.estimate.scaled(1.0 / ideal) if defined else _nan_est(batches)
+    measured = len(log) - scenario.run.warmup_decisions
     est = RunRecord.estimate
     record = RunRecord(
         scenario=scenario.name,
         scenario_digest=scenario.digest(),
         engine=scenario.engine.name,
         seed=scenario.seed,
-        decisions=len(log) - scenario.run.warmup_decisions,
+        decisions=measured,
         warmup_decisions=scenario.run.warmup_decisions,
         batches=batches,
         queue_batches=qb,
@@ -353,6 +397,14 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         predicted_gap_reduction=0.5 * (predicted_payoff - base.classical.payoff),
         **est("retained_share", share),
         **est("retained_share_game", share_game),
+        **est("gap_reduction_game_cv", cv.estimate),
+        **est("retained_share_game_cv", share_cv),
+        variance_reduction_game=cv.variance_reduction,
+        verdict=verdict(cv.estimate),
+        target_share_half_width=target_half_width,
+        decisions_for_target_width=decisions_for_half_width(
+            measured, share_cv.ci95, target_half_width
+        ),
         **est("baseline_throughput", replay.throughput),
         predicted_baseline_throughput=predicted_thr,
         **est("pairs_used_share", batch_means(used.astype(float), batches)),
@@ -373,6 +425,7 @@ def simulate(scenario: Scenario, progress: Progress | None = None) -> RunOutput:
         comparison=comp,
         reduction_series=replay.waits["classical"] - replay.waits["quantum"],
         reduction_game_series=0.5 * (replay.payoffs["quantum"] - replay.payoffs["classical"]),
+        reduction_game_cv_series=replay.reduction_cv_series,
     )
 
 
