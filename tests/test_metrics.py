@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from qnet.estimators import (
     compare_policies,
     payoff_terms,
     ratio_batch_means,
+    t_quantile,
 )
 
 
@@ -43,6 +46,64 @@ def test_batch_means_coverage_on_autocorrelated_series() -> None:
     assert iid_hits / 200 < 0.7
 
 
+def test_ci95_uses_the_975_t_quantile_closed_form() -> None:
+    """ci95 = t_{0.975, b-1} se, checked where the t quantile has a closed form.
+
+    1 degree of freedom (b = 2) is the Cauchy law: t_q = tan(pi (q - 1/2)), so
+    t_{0.975,1} = tan(0.475 pi) = 12.7062...; 2 degrees of freedom (b = 3):
+    t_q = (2q - 1) / sqrt(2 q (1 - q)), t_{0.975,2} = 4.3027.... A 90 % quantile
+    (6.3138, 2.9200) or a normal one (1.96) is off by a factor of 2 to 6.
+    ``contains`` uses the same quantile at its own level.
+    """
+
+    def cauchy(q: float) -> float:
+        return math.tan(math.pi * (q - 0.5))
+
+    def t2(q: float) -> float:
+        return (2 * q - 1) / math.sqrt(2 * q * (1 - q))
+
+    e2 = batch_means(np.array([0.0, 1.0, 3.0, 4.0]), batches=2)  # batch means 0.5, 3.5
+    assert e2.se == pytest.approx(1.5, rel=1e-12)
+    assert e2.ci95 == pytest.approx(cauchy(0.975) * 1.5, rel=1e-12)
+    e3 = batch_means(np.array([0.0, 1.0, 3.0]), batches=3)
+    assert e3.ci95 == pytest.approx(t2(0.975) * e3.se, rel=1e-12)
+    for level in (0.5, 0.9, 0.95, 0.99):
+        assert t_quantile(level, 2) == pytest.approx(cauchy(0.5 + level / 2), rel=1e-12)
+        assert t_quantile(level, 3) == pytest.approx(t2(0.5 + level / 2), rel=1e-12)
+    # contains: the boundary is exactly t_q se (99 %: t = (2q-1)/sqrt(2q(1-q)), q = 0.995).
+    edge = t2(0.995) * e3.se
+    assert e3.contains(e3.mean + edge * (1 - 1e-9), level=0.99)
+    assert not e3.contains(e3.mean + edge * (1 + 1e-9), level=0.99)
+    assert e3.contains(e3.mean - e3.ci95 * (1 - 1e-9))
+    assert not e3.contains(e3.mean - e3.ci95 * (1 + 1e-9))
+    # the reported interval is the one contains() tests at 95 %
+    assert (e3.low, e3.high) == (e3.mean - e3.ci95, e3.mean + e3.ci95)
+
+
+def test_t_interval_coverage_separates_90_from_95_percent() -> None:
+    """On i.i.d. normal data the batch means are exactly i.i.d. normal, so the t interval
+    covers with exactly its nominal probability: 95 % for ``ci95``, 90 % for
+    ``contains(level=0.9)``.
+
+    4000 seeded replications of 5 batches (4 degrees of freedom, where t differs most from
+    the normal quantile). Coverage counts are Binomial(4000, p): sd 0.0034 at p = 0.95,
+    0.0047 at p = 0.90. Windows: ci95 in [0.935, 0.965] (4.4 sd each side, false-failure
+    probability ~1e-5), contains(0.9) in [0.88, 0.92] (4.2 sd, ~3e-5); together < 1e-4.
+    A 90 % quantile for ci95 covers 0.90 (14 sd below 0.935), a normal quantile 0.878, a
+    99 % one 0.99 (7 sd above 0.965).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(18))
+    reps, batches, size = 4000, 5, 8
+    x = rng.normal(size=(reps, batches * size))
+    hits95 = hits90 = 0
+    for row in x:
+        est = batch_means(row, batches=batches)
+        hits95 += est.low <= 0.0 <= est.high
+        hits90 += est.contains(0.0, level=0.9)
+    assert 0.935 <= hits95 / reps <= 0.965
+    assert 0.88 <= hits90 / reps <= 0.92
+
+
 def test_ratio_estimate_of_a_rate() -> None:
     """sum(num)/sum(den) exactly; a Poisson count rate's CI covers the true rate.
 
@@ -54,7 +115,34 @@ def test_ratio_estimate_of_a_rate() -> None:
     est = ratio_batch_means(counts, dt, batches=25)
     assert est.mean == pytest.approx(counts.sum() / dt.sum(), rel=1e-12)
     assert est.contains(3.0, level=0.99)
-    assert est.ci95 < 0.03
+
+
+def test_ratio_standard_error_matches_the_delta_method_over_many_seeds() -> None:
+    """The ratio estimator's SE squared averages to the delta-method variance.
+
+    Counts N ~ Poisson(3 D), D ~ Exp(1), n i.i.d. rows: R = 3 and the delta method gives
+    Var(R_hat) = Var(N - R D) / (n E[D]^2) = E[Var(N | D)] / n = 3 / n (the conditional
+    mean 3 D cancels). Over 400 seeds (n = 5000, 25 batches), se^2 / (3/n) is a mean of
+    chi2_24 / 24 draws: mean 1, sd sqrt(2/24)/sqrt(400) = 0.0144, window [0.93, 1.07]
+    (4.9 sd, false failure ~1e-6). The spread of R_hat across seeds is the delta value
+    too: sample sd / sqrt(3/n) has sd ~ 1/sqrt(800) = 0.035, window [0.85, 1.15] (4.2 sd,
+    ~3e-5). An SE twice or half as large gives se^2 ratio 4 or 0.25. Coverage of the 95 %
+    interval: Binomial(400, 0.95), sd 0.011, window [0.91, 0.99] (3.7 sd, ~2e-4); the
+    SE halved covers ~0.70.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(61))
+    seeds, n = 400, 5000
+    ratios, se2, hits = np.empty(seeds), np.empty(seeds), 0
+    for s in range(seeds):
+        dt = rng.exponential(1.0, n)
+        counts = rng.poisson(3.0 * dt)
+        est = ratio_batch_means(counts, dt, batches=25)
+        ratios[s], se2[s] = est.mean, est.se**2
+        hits += est.low <= 3.0 <= est.high
+    delta_var = 3.0 / n
+    assert 0.93 <= se2.mean() / delta_var <= 1.07
+    assert 0.85 <= ratios.std(ddof=1) / math.sqrt(delta_var) <= 1.15
+    assert 0.91 <= hits / seeds <= 0.99
 
 
 def test_estimate_helpers() -> None:
