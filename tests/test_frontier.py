@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from numpy.typing import ArrayLike
-from scipy import integrate, optimize
-from scipy.spatial import ConvexHull
+import reference_games as ref
 from typer.testing import CliRunner
 
 from qnet.cli.app import app
@@ -63,133 +60,44 @@ def test_tight_certificate_headline(tight_frontier: Frontier) -> None:
     assert fr.max_reduction == fr.reduction[i]
 
 
-def _threshold_moments(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """E[f], E[f x] for f(x) = +1 if x <= theta else -1, x ~ Exp(1), u = e^-theta in [0, 1]."""
-    u = np.asarray(u, dtype=float)
-    log_u = np.log(np.where(u > 0, u, 1.0))
-    return 1 - 2 * u, 1 - 2 * u * (1 - log_u)
-
-
-def _threshold_game(ua: ArrayLike, ub: ArrayLike, sign: int) -> tuple[np.ndarray, np.ndarray]:
-    """Payoff -E[f g w] and splitting probability Pr[f != g] of the threshold pair
-    (f at u_a, sign * g at u_b), with w = c1 x1 x2 + c2 (x1 + x2), c1 = 2, c2 = 1/4."""
-    c1, c2 = PAPER.lam / (2 * (1 - PAPER.lam / PAPER.mu)), 0.25
-    fa, fxa = _threshold_moments(np.asarray(ua))
-    fb, fxb = _threshold_moments(np.asarray(ub))
-    fb, fxb = sign * fb, sign * fxb
-    return -(c1 * fxa * fxb + c2 * (fxa * fb + fa * fxb)), (1 - fa * fb) / 2
-
-
-def _best_deterministic_classical(p: float) -> float:
-    """Best payoff of a deterministic threshold pair (constants included) with Pr[split] = p:
-    u_b solved from the constraint (1 - 2u_a)(1 - 2u_b) = sign (1 - 2p), u_a on a 2e5 grid,
-    then refined by a bounded scalar search."""
-    best = -np.inf
-    for sign in (1, -1):
-
-        def ub_of(ua: np.ndarray, sign: int = sign) -> np.ndarray:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return (1 - sign * (1 - 2 * p) / (1 - 2 * ua)) / 2
-
-        def value(ua: np.ndarray, sign: int = sign) -> np.ndarray:
-            ub = ub_of(ua)
-            ok = (ub >= 0) & (ub <= 1) & np.isfinite(ub)
-            return np.where(ok, _threshold_game(ua, np.clip(ub, 0, 1), sign)[0], -np.inf)
-
-        grid = np.linspace(0.0, 1.0, 200_001)
-        vals = value(grid)
-        k = int(np.argmax(vals))
-        lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-        res = optimize.minimize_scalar(
-            lambda x: -max(float(value(np.array(x))), -1e6),  # finite off the constraint
-            bounds=(lo, hi),
-            method="bounded",
-            options={"xatol": 1e-13},
-        )
-        best = max(best, float(vals[k]), -float(res.fun))
-    return best
-
-
 def test_tight_headline_against_independent_quadrature_and_brute_force(
     tight_frontier: Frontier,
 ) -> None:
-    """At p = 0.225 every term of the headline is recomputed without qnet's game code:
+    """At p = 0.225 every term of the headline is recomputed without qnet's game code
+    (tests/reference_games.py):
 
     * quantum: the reported degree-2 angles, A = -E[cos 2(θ_A(x1) - θ_B(x2)) w] and
       p = E[(1 - cos)/2] by adaptive 2-D quadrature (QUADPACK; qnet uses Gauss-Laguerre);
     * classical: deterministic threshold pairs in closed form (E[f x] = 1 - 2(θ+1)e^-θ),
-      maximized on the split constraint (brute force + scalar search); the point cloud of
-      2 x 1001^2 threshold pairs, convex hull in (p, A), shows no mixture does better at
-      p = 0.225 (the envelope equals the deterministic value: the optimum is a boundary
-      strategy, router A constant);
+      maximized on the split constraint (brute force + scalar search); the convex hull of
+      2 x 1001^2 threshold pairs in (p, A) shows no mixture does better at p = 0.225 (the
+      optimum is a boundary strategy, router A constant);
     * oracle: split iff w > τ, τ solved from Pr[w > τ] = p, A* by 1-D quadrature.
 
     The frontier's classical envelope is the certified upper bound, at most 1e-7 above the
     attained value, so the reduction (A_qu - envelope)/2 agrees to 1e-7 (measured 3e-8).
     """
     fr = tight_frontier
-    p0 = 0.225
+    p0, lam = 0.225, PAPER.lam
     i = int(np.flatnonzero(np.isclose(fr.p, p0))[0])
     strat = fr.to_dict()["quantum_strategies"][i]
-    a, b = np.asarray(strat["a"]), np.asarray(strat["b"])
-    c1, c2 = PAPER.lam / (2 * (1 - PAPER.lam / PAPER.mu)), 0.25
-
-    def corr(x2: float, x1: float) -> float:
-        th_a = a[0] + a[1] * x1 + a[2] * x1 * x1
-        th_b = b[0] + b[1] * x2 + b[2] * x2 * x2
-        return math.cos(2 * (th_a - th_b)) * math.exp(-x1 - x2)
-
-    def w(x1: float, x2: float) -> float:
-        return c1 * x1 * x2 + c2 * (x1 + x2)
-
-    tol = {"epsabs": 1e-11, "epsrel": 1e-11}
-    a_qu = integrate.dblquad(lambda y, x: -corr(y, x) * w(x, y), 0, 60, 0, 60, **tol)[0]
-    p_qu = integrate.dblquad(lambda y, x: (math.exp(-x - y) - corr(y, x)) / 2, 0, 60, 0, 60, **tol)[
-        0
-    ]
+    a_qu, p_qu = ref.quantum_payoff_and_p(strat["a"], strat["b"], lam)
     assert p_qu == pytest.approx(p0, abs=1e-9)
     assert fr.quantum_payoff[i] == pytest.approx(a_qu, abs=1e-9)
 
-    v_det = _best_deterministic_classical(p0)
+    v_det = ref.best_threshold_payoff(p0, lam)
     assert fr.classical_best[i] == pytest.approx(v_det, abs=1e-9)
     assert 0 <= fr.classical_envelope[i] - v_det <= 1e-7
-    u = np.linspace(0.0, 1.0, 1001)
-    ua, ub = np.meshgrid(u, u, indexing="ij")
-    cloud = np.concatenate(
-        [
-            np.column_stack([g[1].ravel(), g[0].ravel()])
-            for g in (_threshold_game(ua, ub, 1), _threshold_game(ua, ub, -1))
-        ]
-    )
-    hull = ConvexHull(cloud)
-    mixed = max(
-        y1 + (y2 - y1) * (p0 - x1) / (x2 - x1)
-        for (x1, y1), (x2, y2) in (cloud[s] for s in hull.simplices)
-        if min(x1, x2) <= p0 <= max(x1, x2) and x1 != x2
-    )
-    assert mixed <= v_det + 1e-12
+    assert ref.threshold_hull_payoff(p0, lam) <= v_det + 1e-12
 
-    def cut(x1: float, tau: float) -> float:
-        return max(0.0, (tau - c2 * x1) / (c1 * x1 + c2))
-
-    def split_prob(tau: float) -> float:
-        return integrate.quad(lambda x: math.exp(-x - cut(x, tau)), 0, np.inf, epsabs=1e-13)[0]
-
-    tau = optimize.brentq(lambda t: split_prob(t) - p0, 0.0, 100.0, xtol=1e-14)
-
-    def split_w(x: float) -> float:
-        t = cut(x, tau)
-        return math.exp(-x - t) * ((c1 * x + c2) * (t + 1) + c2 * x)
-
-    a_star = 2 * integrate.quad(split_w, 0, np.inf, epsabs=1e-13)[0] - (c1 + 2 * c2)
+    a_star = ref.oracle_payoff(p0, lam)
     assert fr.oracle_payoff[i] == pytest.approx(a_star, abs=1e-9)
 
     reduction = (a_qu - v_det) / 2
     assert reduction == pytest.approx(0.082818, abs=1e-6)  # the README figure, 0.0828
     assert fr.max_reduction == pytest.approx(reduction, abs=1e-7)
-    assert fr.relative_reduction_at_max == pytest.approx(
-        reduction / ((a_star - v_det) / 2), abs=1e-6
-    )
+    relative = reduction / ((a_star - v_det) / 2)
+    assert fr.relative_reduction_at_max == pytest.approx(relative, abs=1e-6)
 
 
 def test_frontier_identities(paper_frontier: Frontier, tight_frontier: Frontier) -> None:
