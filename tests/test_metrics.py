@@ -14,6 +14,7 @@ from qnet.estimators import (
     payoff_terms,
     ratio_batch_means,
     t_quantile,
+    z_score,
 )
 
 
@@ -146,16 +147,66 @@ def test_ratio_standard_error_matches_the_delta_method_over_many_seeds() -> None
 
 
 def test_estimate_helpers() -> None:
-    """Scaling a unit and the interval ends."""
+    """Scaling a unit, the interval ends, the JSON form and z scores."""
     e = Estimate(mean=2.0, se=0.5, ci95=1.0, batches=10)
     assert (e.low, e.high) == (1.0, 3.0)
     s = e.scaled(-2.0)
-    assert (s.mean, s.se, s.ci95) == (-4.0, 1.0, 2.0)
-    assert e.as_dict()["ci95"] == [1.0, 3.0]
-    with pytest.raises(ValueError, match="level"):
-        e.contains(1.0, level=1.5)
-    with pytest.raises(ValueError, match=r"batches = 1: allowed range is \[2, 3\]"):
-        batch_means(np.ones(3), batches=1)
+    assert (s.mean, s.se, s.ci95, s.batches) == (-4.0, 1.0, 2.0, 10)
+    assert e.as_dict() == {"mean": 2.0, "se": 0.5, "ci95": [1.0, 3.0], "batches": 10}
+    for level in (0.0, 1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match=rf"level = {level!r}: allowed range is \(0, 1\)"):
+            e.contains(1.0, level=level)
+    assert z_score(e, 1.0) == 2.0 and z_score(e, 3.0) == -2.0
+    assert math.isnan(z_score(Estimate(2.0, 0.0, 0.0, 10), 1.0))
+    assert math.isnan(z_score(Estimate(2.0, float("nan"), float("nan"), 10), 1.0))
+
+
+def test_contains_includes_the_interval_end() -> None:
+    """The interval is closed: a value exactly t_q se from the mean is inside."""
+    se = 0.375
+    for level in (0.9, 0.95):
+        edge = t_quantile(level, 6) * se
+        e = Estimate(0.0, se, t_quantile(0.95, 6) * se, 6)
+        assert e.contains(edge, level=level) and e.contains(-edge, level=level)
+        assert not e.contains(math.nextafter(edge, math.inf), level=level)
+
+
+def test_bad_series_are_refused_with_one_clear_error() -> None:
+    """Empty or 2-D series, unequal or empty ratio arrays and batch counts outside
+    [2, n] each give one error naming the argument and the allowed range."""
+    series_msg = "series: expected a non-empty 1-D array"
+    for bad in (np.array([]), np.ones((4, 2)), np.ones((1, 1))):
+        with pytest.raises(ValueError, match=series_msg):
+            batch_means(bad, batches=2)
+    with pytest.raises(ValueError, match=r"batches = 2: allowed range is \[2, 1\]"):
+        batch_means(np.ones(1), batches=2)
+    for n_batches in (1, 4):
+        with pytest.raises(ValueError, match=rf"batches = {n_batches}: allowed range is \[2, 3\]"):
+            batch_means(np.ones(3), batches=n_batches)
+    assert batch_means(np.arange(3.0), batches=3).batches == 3
+    ratio_msg = "numerator, denominator: expected non-empty 1-D arrays of equal length"
+    for num, den in (
+        (np.ones(3), np.ones(4)),
+        (np.ones((3, 2)), np.ones((3, 2))),
+        (np.array([]), np.array([])),
+    ):
+        with pytest.raises(ValueError, match=ratio_msg):
+            ratio_batch_means(num, den, batches=2)
+    for n_batches in (1, 4):
+        with pytest.raises(ValueError, match=rf"batches = {n_batches}: allowed range is \[2, 3\]"):
+            ratio_batch_means(np.ones(3), np.ones(3), batches=n_batches)
+    assert ratio_batch_means(np.arange(3.0), np.ones(3), batches=2).batches == 2
+    assert ratio_batch_means(np.arange(3.0), np.ones(3), batches=3).batches == 3
+
+
+def test_ratio_standard_error_by_hand() -> None:
+    """num = (1, 2, 3, 4), den = 1, two batches: totals (3, 7) over (2, 2), ratio 10/4 = 2.5,
+    residuals 3 - 5 = -2 and 7 - 5 = 2, sample sd 2 sqrt(2), se = 2 sqrt(2)/(sqrt(2) 2) = 1,
+    ci95 = t_{0.975,1} = tan(0.475 pi)."""
+    est = ratio_batch_means(np.array([1, 2, 3, 4]), np.ones(4, dtype=int), batches=2)
+    assert est.mean == 2.5
+    assert est.se == pytest.approx(1.0, rel=1e-14)
+    assert est.ci95 == pytest.approx(math.tan(0.475 * math.pi), rel=1e-12)
 
 
 def test_compare_policies_differences_and_lemma1_terms() -> None:
@@ -163,29 +214,53 @@ def test_compare_policies_differences_and_lemma1_terms() -> None:
 
     Constructed data: quantum waits = oracle + 1, classical = oracle + 3, so the gaps are
     exactly 1 and 3 with zero spread and the reduction is 2. Payoff terms from fixed
-    outputs: oracle splits everything (term +w), quantum bunches everything (-w), so
-    (A* - A_q)/2 = mean(w) exactly.
+    outputs: the oracle splits everything (term +w), the classical policy bunches
+    everything (-w), the quantum one splits every other decision, so (A* - A_cl)/2 =
+    mean(w), (A* - A_q)/2 = mean of w on the bunched half, and the reduction is their
+    difference. Queue series use ``queue_batches``, the others ``batches``.
     """
     n = 1000
     w = np.linspace(0.1, 2.0, n)
     base = np.linspace(0.0, 5.0, n)
     ones = np.ones(n)
+    alt = np.where(np.arange(n) % 2 == 0, -1.0, 1.0)  # quantum: split on even decisions
     res = compare_policies(
         pair_wait={"quantum": base + 1, "oracle": base, "classical": base + 3},
-        split={"quantum": np.zeros(n), "oracle": ones, "classical": np.zeros(n)},
+        split={"quantum": (alt < 0).astype(float), "oracle": ones, "classical": np.zeros(n)},
         payoff={
-            "quantum": payoff_terms(ones, ones, w),
+            "quantum": payoff_terms(ones, alt, w),
             "oracle": payoff_terms(ones, -ones, w),
             "classical": payoff_terms(ones, ones, w),
         },
         batches=10,
+        queue_batches=5,
     )
     assert res.gap_quantum.mean == pytest.approx(1.0)
     assert res.gap_classical.mean == pytest.approx(3.0)
     assert res.gap_reduction.mean == pytest.approx(2.0)
     assert res.gap_reduction.se == pytest.approx(0.0, abs=1e-12)
-    assert res.gap_quantum_game.mean == pytest.approx(w.mean())
-    assert res.gap_reduction_game.mean == pytest.approx(0.0)
+    bunched = w[1::2].sum() / n  # (A* - A_q)/2: the bunched half contributes (w + w)/2
+    assert res.gap_classical_game.mean == pytest.approx(w.mean(), rel=1e-12)
+    assert res.gap_quantum_game.mean == pytest.approx(bunched, rel=1e-12)
+    assert res.gap_reduction_game.mean == pytest.approx(w.mean() - bunched, rel=1e-12)
+    assert res.payoff["oracle"].mean == pytest.approx(w.mean(), rel=1e-12)
+    assert res.payoff["classical"].mean == pytest.approx(-w.mean(), rel=1e-12)
+    assert res.payoff["quantum"].mean == pytest.approx((w[::2].sum() - w[1::2].sum()) / n)
+    assert res.wait["classical"].mean == pytest.approx(base.mean() + 3)
     assert res.splitting_probability["oracle"].mean == 1.0
-    with pytest.raises(ValueError, match="missing policies"):
-        compare_policies({"quantum": ones}, {}, {}, batches=10)
+    assert res.splitting_probability["quantum"].mean == 0.5
+    assert {res.wait["oracle"].batches, res.gap_quantum.batches, res.gap_reduction.batches} == {5}
+    assert {res.payoff["quantum"].batches, res.gap_reduction_game.batches} == {10}
+    assert res.splitting_probability["classical"].batches == 10
+    for table in ("pair_wait", "split", "payoff"):
+        tables = {"pair_wait": _zeros_table(n), "split": _zeros_table(n), "payoff": _zeros_table(n)}
+        tables[table] = {"quantum": ones}
+        with pytest.raises(
+            ValueError, match=rf"{table}: missing policies \['classical', 'oracle'\]"
+        ):
+            compare_policies(tables["pair_wait"], tables["split"], tables["payoff"], batches=10)
+
+
+def _zeros_table(n: int) -> dict[str, np.ndarray]:
+    """A complete per-policy table of zeros."""
+    return {k: np.zeros(n) for k in ("quantum", "oracle", "classical")}
