@@ -174,7 +174,7 @@ def test_contains_includes_the_interval_end() -> None:
 def test_bad_series_are_refused_with_one_clear_error() -> None:
     """Empty or 2-D series, unequal or empty ratio arrays and batch counts outside
     [2, n] each give one error naming the argument and the allowed range."""
-    series_msg = "series: expected a non-empty 1-D array"
+    series_msg = "^series: expected a non-empty 1-D array$"
     for bad in (np.array([]), np.ones((4, 2)), np.ones((1, 1))):
         with pytest.raises(ValueError, match=series_msg):
             batch_means(bad, batches=2)
@@ -184,7 +184,7 @@ def test_bad_series_are_refused_with_one_clear_error() -> None:
         with pytest.raises(ValueError, match=rf"batches = {n_batches}: allowed range is \[2, 3\]"):
             batch_means(np.ones(3), batches=n_batches)
     assert batch_means(np.arange(3.0), batches=3).batches == 3
-    ratio_msg = "numerator, denominator: expected non-empty 1-D arrays of equal length"
+    ratio_msg = "^numerator, denominator: expected non-empty 1-D arrays of equal length$"
     for num, den in (
         (np.ones(3), np.ones(4)),
         (np.ones((3, 2)), np.ones((3, 2))),
@@ -252,6 +252,25 @@ def test_compare_policies_differences_and_lemma1_terms() -> None:
     assert {res.wait["oracle"].batches, res.gap_quantum.batches, res.gap_reduction.batches} == {5}
     assert {res.payoff["quantum"].batches, res.gap_reduction_game.batches} == {10}
     assert res.splitting_probability["classical"].batches == 10
+    # Without queue_batches the queue series use ``batches`` too; unsigned integer series
+    # (waits counted in slots) are differenced as floats, not modulo 256.
+    small = compare_policies(
+        pair_wait={
+            "quantum": np.full(n, 2, dtype=np.uint8),
+            "oracle": np.full(n, 3, dtype=np.uint8),
+            "classical": np.full(n, 5, dtype=np.uint8),
+        },
+        split=_zeros_table(n),
+        payoff={
+            "quantum": np.full(n, 1, dtype=np.uint8),
+            "oracle": np.full(n, 4, dtype=np.uint8),
+            "classical": np.full(n, 2, dtype=np.uint8),
+        },
+        batches=8,
+    )
+    assert {small.wait["oracle"].batches, small.gap_quantum.batches} == {8}
+    assert (small.gap_quantum.mean, small.gap_classical.mean) == (-1.0, 2.0)
+    assert (small.gap_quantum_game.mean, small.gap_reduction_game.mean) == (1.5, -0.5)
     for table in ("pair_wait", "split", "payoff"):
         tables = {"pair_wait": _zeros_table(n), "split": _zeros_table(n), "payoff": _zeros_table(n)}
         tables[table] = {"quantum": ones}
