@@ -175,3 +175,78 @@ def test_pair_record_usable_window_is_half_open() -> None:
     assert store.select(300, "oldest").herald_id == 250  # rec is discarded at 300
     assert store.select(100, "oldest").herald_id == 50
     assert store.select(130, "newest") is None
+
+
+# ---------------------------------------------------------------- what a decision plays
+
+
+def test_decide_plays_measured_stored_or_fallback_outputs_by_hand() -> None:
+    """``decide`` against a hand evaluation of each branch, on a plan whose with-pair mix
+    has a polynomial and a *distinct* threshold component (chosen by u_2) and whose
+    fallback mixes two threshold pairs (chosen by u_0); the shared flip is u_1 < 1/2:
+
+    * no usable pair: the fallback pair chosen by u_0, flipped by u_1;
+    * pair usable but left in store (threshold component): that component, flipped by u_1;
+    * pair measured (T = I, no readout error): o_A = +1 iff its coin < 1/2, and o_B = o_A
+      iff the second uniform < (1 + cos 2(θ_A - θ_B))/2 with θ = Σ c_k x^k.
+    """
+    from dataclasses import replace
+
+    from qnet.engines.analytic import decide
+    from qnet.games.routing.classical import ThresholdStrategy
+    from qnet.games.routing.profile import Mixture
+    from qnet.games.routing.quantum import PolynomialStrategy
+    from qnet.runs.runner import simulate
+
+    sc = Scenario.ideal(
+        engine={"name": "analytic"},
+        strategy={"restarts": 1, "quadrature_points": 24},
+        run={"decisions": 200, "warmup_decisions": 0, "batches": 5},
+    )
+    base = simulate(sc).plan
+    poly = PolynomialStrategy(a=(0.1, -0.4, 0.05), b=(-0.3, 0.5, -0.02))
+    stored = ThresholdStrategy(0.7, 1.3, -1)
+    fb0, fb1 = ThresholdStrategy(0.4, 2.0, 1), ThresholdStrategy(1.1, 0.2, -1)
+    plan = replace(
+        base,
+        with_pair=Mixture((0.5, 0.5), (poly, stored), 0.0, 0.2),
+        fallback=Mixture((0.3, 0.7), (fb0, fb1), 0.0, 0.2),
+    )
+    rng = np.random.default_rng(np.random.SeedSequence(18))
+    n, mu = 4000, sc.traffic.mu_hz
+    x1, x2 = rng.exponential(1 / mu, n), rng.exponential(1 / mu, n)
+    shared, coins = rng.random((n, 3)), rng.random((n, 2))
+    available = rng.random(n) < 0.6
+    measured = available & (shared[:, 2] < 0.5)
+    o_a, o_b = decide(
+        x1,
+        x2,
+        available,
+        measured,
+        np.tile(np.eye(2), (int(measured.sum()), 1, 1)),
+        plan,
+        mu_hz=mu,
+        readout_factor=1.0,
+        outcome_uniforms=coins,
+        shared_uniforms=shared,
+    )
+    y1, y2 = x1 * mu, x2 * mu
+    flip = np.where(shared[:, 1] < 0.5, -1, 1)
+
+    def threshold(s: ThresholdStrategy) -> tuple[np.ndarray, np.ndarray]:
+        return np.where(y1 < s.theta_a, 1, -1), s.orientation * np.where(y2 < s.theta_b, 1, -1)
+
+    (a0, b0), (a1, b1), (a_st, b_st) = threshold(fb0), threshold(fb1), threshold(stored)
+    first = shared[:, 0] < 0.3
+    exp_a = np.where(first, a0, a1) * flip
+    exp_b = np.where(first, b0, b1) * flip
+    kept = available & ~measured
+    exp_a[kept], exp_b[kept] = (a_st * flip)[kept], (b_st * flip)[kept]
+    th_a = sum(c * y1**k for k, c in enumerate(poly.a))
+    th_b = sum(c * y2**k for k, c in enumerate(poly.b))
+    qa = np.where(coins[:, 0] < 0.5, 1, -1)
+    qb = np.where(coins[:, 1] < (1 + np.cos(2 * (th_a - th_b))) / 2, qa, -qa)
+    exp_a[measured], exp_b[measured] = qa[measured], qb[measured]
+    assert min(kept.sum(), measured.sum(), (~available).sum()) > 1000
+    np.testing.assert_array_equal(o_a, exp_a)
+    np.testing.assert_array_equal(o_b, exp_b)
