@@ -146,6 +146,7 @@ def test_analytic_supply_discards_at_exactly_the_discard_age() -> None:
     at = sample_pair_supply(np.array([2.0]), link, np.random.default_rng(0))
     assert at.available.tolist() == [False]
     assert at.discarded == 2
+    assert at.used_pair.tolist() == [False] and np.isnan(at.herald_s).all()  # NaN: no pair
 
 
 def test_pair_record_usable_window_is_half_open() -> None:
