@@ -128,17 +128,24 @@ def test_analytic_supply_takes_the_oldest_or_newest_pair(
     """Hand replay: both slots herald at 0.75; t = 2 takes slot 0 (tie), which heralds
     again at 2.75. At t = 3.5 ``oldest`` takes slot 1 (0.75; it reheralds at 4.25), so
     t = 5 takes slot 0 (2.75); ``newest`` takes slot 0 (2.75; reheralds at 4.25) and then
-    4.25 again at t = 5, leaving slot 1's pair of 0.75 in store."""
+    4.25 again at t = 5, leaving slot 1's pair of 0.75 in store. Heralded by t = 5: the
+    two first pairs and the two regenerated before 5 (the third regenerates at 5.75)."""
     t = np.array([2.0, 3.5, 5.0])
     supply = sample_pair_supply(t, _deterministic_link(selection), np.random.default_rng(0))
     assert supply.used_pair.tolist() == [True, True, True]
     assert supply.herald_s.tolist() == heralds
-    assert supply.discarded == 0
+    assert (supply.heralded, supply.discarded) == (4, 0)
+    none = sample_pair_supply(
+        np.array([]), _deterministic_link(selection), np.random.default_rng(0)
+    )
+    assert (len(none.used_pair), none.heralded, none.discarded) == (0, 0, 0)
 
 
 def test_analytic_supply_discards_at_exactly_the_discard_age() -> None:
     """Discard age 1.25 s: the pairs heralded at 0.75 are usable in [1, 2) and gone at
-    t = 2 exactly (herald + age <= t), as ``PairRecord.is_usable`` has it on SeQUeNCe."""
+    t = 2 exactly (herald + age <= t), as ``PairRecord.is_usable`` has it on SeQUeNCe.
+    Each slot restarts at its discard time, so its next pair heralds at 2.75 and is usable
+    from 3; by t = 2 two pairs were heralded (the next two are still in progress)."""
     link = _deterministic_link("oldest", discard_age_s=1.25)
     before = sample_pair_supply(np.array([1.0, 1.75]), link, np.random.default_rng(0))
     assert before.available.tolist() == [True, True]
@@ -147,6 +154,10 @@ def test_analytic_supply_discards_at_exactly_the_discard_age() -> None:
     assert at.available.tolist() == [False]
     assert at.discarded == 2
     assert at.used_pair.tolist() == [False] and np.isnan(at.herald_s).all()  # NaN: no pair
+    assert at.heralded == 2
+    again = sample_pair_supply(np.array([2.0, 3.0]), link, np.random.default_rng(0))
+    assert again.available.tolist() == [False, True]
+    assert again.herald_s[1] == 2.75 and again.discarded == 2
 
 
 def test_pair_record_usable_window_is_half_open() -> None:
