@@ -262,3 +262,27 @@ def test_decide_plays_measured_stored_or_fallback_outputs_by_hand() -> None:
     assert min(kept.sum(), measured.sum(), (~available).sum()) > 1000
     np.testing.assert_array_equal(o_a, exp_a)
     np.testing.assert_array_equal(o_b, exp_b)
+
+
+def test_analytic_log_marks_decisions_without_a_pair_with_nan() -> None:
+    """Analytic engine, one slot pair over 2 x 25 km (availability ~0.35): rows that used
+    no pair carry NaN age and fidelity (float columns), rows that did carry an age of at
+    least the usable delay and a fidelity in [1/4, 1]."""
+    from qnet.runs.runner import simulate
+
+    sc = Scenario.ideal(
+        engine={"name": "analytic"},
+        traffic={"mean_service_time_s": 0.01},
+        link={"arm_a_km": 25.0, "arm_b_km": 25.0, "memory_slots": 1},
+        router_a={"t2_s": 0.2},
+        router_b={"t2_s": 0.2},
+        strategy={"restarts": 1, "quadrature_points": 24},
+        run={"decisions": 600, "warmup_decisions": 0, "batches": 5},
+    )
+    log = simulate(sc).log
+    used = log.used_pair
+    assert 100 < used.sum() < 500
+    assert log.pair_age_s.dtype == float and log.pair_fidelity.dtype == float
+    assert np.isnan(log.pair_age_s[~used]).all() and np.isnan(log.pair_fidelity[~used]).all()
+    assert (log.pair_age_s[used] >= predict(sc).usable_delay_s - 1e-15).all()
+    assert ((log.pair_fidelity[used] >= 0.25) & (log.pair_fidelity[used] <= 1.0)).all()
