@@ -50,7 +50,7 @@ def variance_reduction(decisions: int) -> dict[str, float]:
 
 def workers_speedup(decisions: int, replications: int) -> dict[str, float]:
     """Wall time of one replicated SeQUeNCe run on 1 and on 2 worker processes."""
-    from qnet.sweeps.sweep import _pool
+    from qnet.sweeps.executors import _pool
 
     sc = load_scenario(SCENARIO, [f"run.decisions={decisions}", "run.warmup_decisions=200"])
     t0 = time.perf_counter()

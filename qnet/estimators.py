@@ -33,6 +33,7 @@ __all__ = [
     "ControlVariateEstimate",
     "control_variate_batch_means",
     "ratio_batch_means",
+    "t_quantile",
     "z_score",
 ]
 
@@ -67,8 +68,7 @@ class Estimate:
         """Whether ``value`` lies in the Student-t interval at confidence ``level``."""
         if not 0 < level < 1:
             raise ValueError(f"level = {level!r}: allowed range is (0, 1)")
-        q = stats.t.ppf(0.5 + level / 2, max(self.batches - 1, 1))
-        return bool(abs(value - self.mean) <= q * self.se)
+        return bool(abs(value - self.mean) <= t_quantile(level, self.batches) * self.se)
 
     def scaled(self, factor: float) -> Estimate:
         """The same estimate multiplied by a constant (e.g. a unit conversion)."""
@@ -85,8 +85,18 @@ class Estimate:
         }
 
 
+def t_quantile(level: float, batches: int) -> float:
+    """Two-sided Student-t quantile t_{(1+level)/2, b-1} of a batch-means interval (b >= 2).
+
+    The one place the interval quantile is computed: ``ci95`` uses ``level = 0.95`` and
+    :meth:`Estimate.contains` its ``level``. One batch has no degrees of freedom; it is
+    given one, so that ``contains`` still answers (``ci95`` is NaN there).
+    """
+    return float(stats.t.ppf(0.5 + level / 2, max(batches - 1, 1)))
+
+
 def _t_half_width(se: float, batches: int) -> float:
-    return float(stats.t.ppf(0.975, batches - 1) * se) if batches > 1 else float("nan")
+    return t_quantile(0.95, batches) * se if batches > 1 else float("nan")
 
 
 def batch_means(series: np.ndarray, batches: int) -> Estimate:
