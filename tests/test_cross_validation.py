@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
+from test_routing import _link_scenario
 
 from qnet.config import Scenario
 from qnet.runs.runner import RunOutput, simulate
@@ -37,21 +38,9 @@ def _short_ideal(engine: str, n: int) -> Scenario:
 
 
 def _metro(engine: str, n: int) -> Scenario:
-    """2 x 10 km, one slot pair, generation slower than decisions: availability ~0.45."""
-    return Scenario.ideal(
-        engine={"name": engine, "formalism": "ket"},
-        traffic={"mean_service_time_s": 0.002},
-        link={
-            "arm_a_km": 10.0,
-            "arm_b_km": 10.0,
-            "memory_slots": 1,
-            "raw_fidelity": 0.95,
-            "detector_efficiency": 0.8,
-        },
-        router_a={"t2_s": 0.01},
-        router_b={"t2_s": 0.01},
-        run={"decisions": n, "warmup_decisions": 100, "batches": 10},
-    )
+    """2 x 10 km, one slot pair, generation slower than decisions: availability ~0.45
+    (the engine-agreement scenario of tests/test_routing.py)."""
+    return _link_scenario(engine, n)
 
 
 def _long_storage(engine: str, n: int) -> Scenario:
