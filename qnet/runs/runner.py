@@ -279,6 +279,7 @@ def _replay_policies(
         else power_work(q.power_k)
     )
     waits, splits, payoffs = {}, {}, {}
+    scores = {name: profile.game.score(x1, x2, o_a, o_b) for name, (o_a, o_b) in outputs.items()}
     idle_work = np.empty(0)
     for name, (o_a, o_b) in outputs.items():
         quantum = name == "quantum"
@@ -287,7 +288,7 @@ def _replay_policies(
         )
         waits[name] = r.pair_wait[keep]
         splits[name] = r.split[keep].astype(float)
-        payoffs[name] = profile.game.score(x1, x2, o_a, o_b)[keep]
+        payoffs[name] = scores[name][keep]
         if quantum:
             idle_work = r.idle_work
     batches = scenario.run.batches
@@ -295,9 +296,7 @@ def _replay_policies(
     comp = compare_policies(waits, splits, payoffs, batches, queue_batches=qb)
     dt = np.diff(t, prepend=0.0)[keep]
     throughput = ratio_batch_means(idle_work[keep] / 2.0, dt, qb)
-    controls = game_controls(
-        profile, base, step, x1, x2, profile.game.score(x1, x2, *outputs["classical"])
-    )
+    controls = game_controls(profile, base, step, x1, x2, scores["classical"])
     reduction = 0.5 * (payoffs["quantum"] - payoffs["classical"])
     reduction_cv = control_variate_batch_means(
         reduction, controls.values[keep], controls.means, batches
