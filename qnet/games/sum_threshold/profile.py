@@ -32,6 +32,7 @@ from qnet.games.sum_threshold.classical import (
     best_threshold_pair,
     bias_matrix,
     classical_minimum,
+    threshold_bias,
 )
 from qnet.games.sum_threshold.quantum import boundary_quadrature, optimize_angles
 from qnet.queues.model import SystemParams, mean_wait
@@ -212,14 +213,16 @@ class SumThresholdProfile:
     def predicted(self, availability: float, tensor: NDArray | None = None) -> Prediction:
         """The run's mix: pairs (tensor T) at a share ``availability``, the pair otherwise.
 
-        The bias is scored against the classical pair's C_t for the fallback and C_q for
-        the with-pair branch (each strategy's own game).
+        The bias of the whole mix is scored in the quantum member's game (C_q), as the run
+        scores its decisions.
         """
         q, cl = self.quantum_prediction(tensor), self.classical_prediction()
+        c = self.classical
+        cl_bias = c.sign * float(threshold_bias(c.alpha, c.beta, self.quantum_c_t))
         a = float(availability)
         mix = [a * u + (1.0 - a) * v for u, v in zip(_m(q.moments), _m(cl.moments), strict=True)]
         m = qos.Moments(mix[0], mix[1], mix[2], mean_wait(self.params, mix[1], mix[2]))
-        return Prediction(m, a * q.bias + (1.0 - a) * cl.bias)
+        return Prediction(m, a * q.bias + (1.0 - a) * cl_bias)
 
     def oracle_prediction(self) -> qos.Moments:
         """Exact moments of the sum-threshold oracle at W_l (Erlang-2 sums)."""
