@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -34,13 +36,12 @@ from qnet.games.sum_threshold.profile import SumThresholdProfile, build_sum_thre
 from qnet.physics.noise import readout_factor
 from qnet.queues.model import baseline_throughput_power, baseline_throughput_warmup
 from qnet.queues.replay import power_work, replay_queue, warmup_work
-from qnet.runs.runner import queue_batch_count, run_decisions, sample_traffic, streams
 from qnet.runs.sum_threshold_record import SumThresholdRecord
 from qnet.runs.verdict import verdict
 
 __all__ = [
+    "StackParts",
     "SumThresholdOutput",
-    "run_sum_threshold",
     "simulate_sum_threshold",
     "sum_threshold_profile",
 ]
@@ -62,15 +63,26 @@ class SumThresholdOutput:
     profile: SumThresholdProfile
 
 
-def simulate_sum_threshold(scenario: Scenario, progress=None) -> SumThresholdOutput:  # noqa: ANN001
-    """:func:`run_sum_threshold` with the profile played (the shape ``simulate`` returns)."""
-    record, profile = _run(scenario, progress)
-    return SumThresholdOutput(record, profile)
+@dataclass(frozen=True)
+class StackParts:
+    """The main job's pieces this run reuses, handed in by :func:`qnet.runs.runner.simulate`
+    (its ``streams``, ``sample_traffic``, ``run_decisions``, ``queue_batch_count``), so the
+    runner's dispatch on ``game.kind`` creates no import cycle."""
+
+    streams: Callable[[int], dict[str, np.random.Generator]]
+    sample_traffic: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
+    run_decisions: Callable[..., tuple[Any, Any]]
+    queue_batch_count: Callable[[int, int], int]
 
 
-def run_sum_threshold(scenario: Scenario, progress=None) -> SumThresholdRecord:  # noqa: ANN001
+def simulate_sum_threshold(
+    scenario: Scenario,
+    progress: Callable[[str, float], None] | None,
+    parts: StackParts,
+) -> SumThresholdOutput:
     """Run a sum-threshold scenario end to end (QoS limit, real pairs, paired baselines)."""
-    return _run(scenario, progress)[0]
+    record, profile = _run(scenario, progress, parts)
+    return SumThresholdOutput(record, profile)
 
 
 def _below(est: Estimate, limit: float) -> str:
@@ -91,17 +103,16 @@ def _ratio_verdict(est: Estimate) -> str:
 
 @threadpool_limits.wrap(limits=1)  # one BLAS thread: the same numbers on any machine
 def _run(
-    scenario: Scenario,
-    progress=None,  # noqa: ANN001
+    scenario: Scenario, progress: Callable[[str, float], None] | None, parts: StackParts
 ) -> tuple[SumThresholdRecord, SumThresholdProfile]:
     """The run and the profile it played."""
     wall0 = time.perf_counter()
     if progress is not None:
         progress("building strategy profile", 0.0)
     profile = sum_threshold_profile(scenario)
-    rngs = streams(scenario.seed)
-    traffic = sample_traffic(scenario, rngs["traffic"])
-    log, use = run_decisions(scenario, profile, traffic, rngs, progress)  # type: ignore[arg-type]
+    rngs = parts.streams(scenario.seed)
+    traffic = parts.sample_traffic(scenario, rngs["traffic"])
+    log, use = parts.run_decisions(scenario, profile, traffic, rngs, progress)
     if progress is not None:
         progress("replaying queues", 0.0)
     mu = scenario.traffic.mu_hz
@@ -115,7 +126,7 @@ def _run(
             f"run.batches = {batches}: needs at least 2 measured decisions per batch; "
             f"allowed range is [5, {measured // 2}]"
         )
-    qb = queue_batch_count(measured, batches)
+    qb = parts.queue_batch_count(measured, batches)
     first_is_a = rngs["order"].random(n) < 0.5
     outputs = {
         "quantum": (log.o_a, log.o_b),
