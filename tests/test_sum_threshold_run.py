@@ -9,6 +9,7 @@ with fidelity as the analysis predicts.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -54,12 +55,13 @@ def test_game_table_defaults_keep_routing_and_its_digests() -> None:
         ({"quantum": "cubic"}, "game.quantum"),
         ({"w_limit_service_times": -1.0}, "game.w_limit_service_times"),
         ({"bins": 2}, "game.bins"),
+        ({"quantum": "optimal"}, "game.quantum is set but game.kind = 'routing'"),
     ],
 )
 def test_bad_game_values_name_the_key(game: dict, message: str) -> None:
     from qnet.config import scenario_from_dict
 
-    with pytest.raises(ScenarioError, match=message.replace(".", r"\.")):
+    with pytest.raises(ScenarioError, match=re.escape(message)):
         scenario_from_dict({"game": game})
 
 

@@ -208,6 +208,16 @@ class GameConfig(_Table):
         64, ge=4, le=512, description="sum_threshold: input bins of the optimal family"
     )
 
+    @model_validator(mode="after")
+    def _sum_threshold_keys(self) -> GameConfig:
+        extra = sorted(self.model_fields_set & {"w_limit_service_times", "quantum", "bins"})
+        if self.kind == "routing" and extra:
+            raise ValueError(
+                f"game.{extra[0]} is set but game.kind = 'routing': it applies to "
+                "game.kind = 'sum_threshold' only (the routing game reads [strategy])"
+            )
+        return self
+
 
 class RouterConfig(_Table):
     """Memory decoherence and readout at one router."""
