@@ -185,6 +185,21 @@ def test_advantage_degrades_with_fidelity_as_predicted() -> None:
     assert ps[0] < ps[1] < ps[2]
 
 
+def test_partial_availability_beats_the_plug_in_prediction() -> None:
+    """Finding (docs/sum-threshold.md): with a slow source (a ≈ 0.73) p still matches the
+    analysis, but R_k lies well above the plug-in prediction, because pairs are ready
+    mostly after long gaps between decisions."""
+    from qnet.runs.runner import run_scenario
+
+    r = run_scenario(
+        load_scenario(SCENARIO, ["link.memory_frequency_hz=2000", "run.decisions=20000"])
+    )
+    assert 0.65 < r.availability < 0.8
+    p, p_pred = r.splitting_probability_quantum, r.predicted_splitting_probability_quantum
+    assert abs(p - p_pred) <= r.splitting_probability_quantum_ci95
+    assert r.throughput_ratio - r.throughput_ratio_ci95 > r.predicted_throughput_ratio + 0.02
+
+
 @pytest.mark.slow
 def test_sequence_engine_plays_the_same_profile(tmp_path: Path) -> None:
     """The SeQUeNCe engine runs the game unchanged: R_k within its CI of the prediction."""
