@@ -271,6 +271,7 @@ def build_sum_threshold_profile(
     if family not in FAMILIES:
         raise ValueError(f"game.quantum = {family!r} is not allowed: use one of {FAMILIES}")
     w_l = paper_limit(params) if w_limit is None else float(w_limit)
+    name = family
     try:
         picked: dict[str, tuple[float, object]] = {}
         for name in ("classical", family):
@@ -280,7 +281,7 @@ def build_sum_threshold_profile(
         t = brentq(lambda t: qos.sum_oracle_moments(t, params).wait - w_l, 0.0, 200.0 / params.mu)
         p_w = qos.oracle_p_at_limit(w_l, params, "w")
     except ValueError as err:
-        msg = str(err)
+        msg = str(err).replace("no strategy of the family", f"no strategy of the {name} family")
         if msg.startswith("w_l = "):
             msg = "game.w_limit_service_times = " + msg[len("w_l = ") :]
         raise ValueError(msg) from None
