@@ -46,6 +46,11 @@ def test_game_table_defaults_keep_routing_and_its_digests() -> None:
     assert s.digest() == old
     st = Scenario.ideal(game={"kind": "sum_threshold"})
     assert st.digest() != s.digest()
+    # resolved scenarios round-trip (sweep points travel as to_dict), defaults included
+    from qnet.config import scenario_from_dict
+
+    for sc in (s, st):
+        assert scenario_from_dict(sc.to_dict()).digest() == sc.digest()
 
 
 @pytest.mark.parametrize(

@@ -210,7 +210,10 @@ class GameConfig(_Table):
 
     @model_validator(mode="after")
     def _sum_threshold_keys(self) -> GameConfig:
-        extra = sorted(self.model_fields_set & {"w_limit_service_times", "quantum", "bins"})
+        # values, not fields set: a resolved scenario (to_dict) round-trips with defaults
+        default = GameConfig.model_fields
+        extra = [k for k in ("w_limit_service_times", "quantum", "bins")
+                 if getattr(self, k) != default[k].default]  # fmt: skip
         if self.kind == "routing" and extra:
             raise ValueError(
                 f"game.{extra[0]} is set but game.kind = 'routing': it applies to "
