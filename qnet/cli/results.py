@@ -31,6 +31,14 @@ SHORT = {
     "availability": "availability",
     "mean_fidelity_at_use": "F at use",
 }
+SUM_THRESHOLD_SHOWN = (
+    ("throughput_ratio", "R_k"),
+    ("splitting_probability_quantum", "p"),
+    ("wait_quantum", "Wq [1/mu]"),
+    ("availability", "availability"),
+    ("mean_fidelity_at_use", "F at use"),
+)
+"""Key metrics of sum-threshold runs (``[game] kind = "sum_threshold"``)."""
 ESTIMATED = ("gap_reduction", "retained_share")
 """Columns stored once per estimate: ``<name>`` (queue replay) and ``<name>_game`` (Lemma 1)."""
 
@@ -94,6 +102,8 @@ def results_command(
     table = Table(title=f"{store}: {len(df)} point(s)", title_justify="left")
     headers = ["sweep", "#", *(a.rsplit(".", 1)[-1] for a in axes), "status"]
     shown = shown_columns(estimate)
+    if "throughput_ratio" in df.columns and "gap_reduction" not in df.columns:
+        shown = list(SUM_THRESHOLD_SHOWN)
     headers += [header for _, header in shown] + ["wall s"]
     for col in headers:
         table.add_column(col, justify="left" if col in ("sweep", "status") else "right")

@@ -113,6 +113,93 @@ def _table(rec: object) -> object:
     return t
 
 
+def _sum_threshold_table(r: object) -> object:
+    """The table of a sum-threshold run (:mod:`qnet.runs.sum_threshold_record`)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    g = r.__getattribute__
+    t = Table(
+        title=f"qnet run: {g('scenario')} (sum-threshold game, {g('engine')} engine, "
+        f"seed {g('seed')}, W_l = {g('w_limit'):.4f}/μ)"
+    )
+    t.add_column("quantity")
+    t.add_column("value (95 % CI)", justify="right")
+    t.add_column("analysis core", justify="right")
+
+    def row(label: str, name: str, pred: str | None = None, digits: int = 4) -> tuple:
+        core = "" if pred is None else f"{g(pred):.{digits}f}"
+        return (label, _fmt(g(name), g(f"{name}_ci95"), digits), core)
+
+    k = g("power_k")
+    rows = [
+        ("decisions measured", f"{g('decisions')}", ""),
+        (
+            "C_t quantum / classical",
+            f"{g('c_t_quantum'):.4f} / {g('c_t_classical'):.4f}",
+            f"{g('quantum_family')} family",
+        ),
+        row("availability", "availability", "predicted_availability"),
+        row("mean fidelity at use", "mean_fidelity_at_use"),
+        row(
+            "p quantum run",
+            "splitting_probability_quantum",
+            "predicted_splitting_probability_quantum",
+        ),
+        row(
+            "p classical",
+            "splitting_probability_classical",
+            "predicted_splitting_probability_classical",
+        ),
+        row("p sum oracle", "splitting_probability_oracle", "p_sum_oracle"),
+        row("Wq quantum run [1/μ]", "wait_quantum", "predicted_wait_quantum"),
+        row("Wq classical [1/μ]", "wait_classical", "predicted_wait_classical"),
+        row("Wq sum oracle [1/μ]", "wait_oracle", "predicted_wait_oracle"),
+        ("quantum run meets W_l?", g("meets_limit"), "from the 95 % CI of Wq"),
+        row(
+            "win probability quantum",
+            "win_probability_quantum",
+            "predicted_win_probability_quantum",
+        ),
+        row(
+            "win probability classical",
+            "win_probability_classical",
+            "predicted_win_probability_classical",
+        ),
+        row(
+            f"throughput T=t^{k:g} quantum",
+            "throughput_power_quantum",
+            "predicted_throughput_power_quantum",
+        ),
+        row(
+            f"throughput T=t^{k:g} classical",
+            "throughput_power_classical",
+            "predicted_throughput_power_classical",
+        ),
+        row(
+            "throughput warm-up quantum",
+            "throughput_warmup_quantum",
+            "predicted_throughput_warmup_quantum",
+        ),
+        row(
+            "throughput warm-up classical",
+            "throughput_warmup_classical",
+            "predicted_throughput_warmup_classical",
+        ),
+        row(f"R_{k:g} (paired)", "throughput_ratio", "predicted_throughput_ratio"),
+        row("R warm-up (paired)", "throughput_ratio_warmup", "predicted_throughput_ratio_warmup"),
+        (
+            "quantum beats classical?",
+            g("verdict"),
+            f"R_{k:g} CI vs 1; ideal {g('ideal_throughput_ratio'):.4f}",
+        ),
+        ("wall time [s]", f"{g('wall_time_s'):.1f}", ""),
+    ]
+    for cells in rows:
+        t.add_row(*(escape(cell) for cell in cells))
+    return t
+
+
 def run_command(
     scenario_path: Annotated[
         Path, typer.Argument(help="Scenario TOML file (e.g. scenarios/paper-ideal.toml).")
@@ -159,6 +246,12 @@ def run_command(
     if too_big is not None:
         fail(too_big)
         return
+    if scenario.game.kind != "routing" and (replications > 1 or workers != 1 or scheduler):
+        fail(
+            f"--replications/--workers/--scheduler: not available for game.kind = "
+            f"{scenario.game.kind!r}: allowed with game.kind = 'routing' only"
+        )
+        return
     if replications > 1 or workers != 1 or scheduler is not None:
         _run_replicated(scenario, replications, workers, scheduler, target_width, as_json, out)
         return
@@ -173,13 +266,15 @@ def run_command(
     summary = rec.summary()
     json_path = write_atomic(results_path(out, f"{stem}.json"), json_text(summary))
     summary["results_json"] = str(json_path)
+    routing = scenario.game.kind == "routing"
+    plot = plot and routing  # the run figure draws the routing game's gaps
     if plot:
         summary["plot_png"] = str(_plot(output, results_path(out, f"{stem}.png")))
     if as_json:
         print_json(summary)
         return
     out_console = Console()
-    out_console.print(_table(rec))
+    out_console.print(_table(rec) if routing else _sum_threshold_table(rec))
     out_console.print(
         f"results: {json_path}" + (f"\nplot:    {summary['plot_png']}" if plot else "")
     )

@@ -27,6 +27,7 @@ from qnet.config.schema import (
     MIN_LOAD,
     NAME_PATTERN,
     EngineConfig,
+    GameConfig,
     LinkConfig,
     QueueConfig,
     RouterConfig,
@@ -41,6 +42,7 @@ from qnet.config.schema import (
 
 __all__ = [
     "EngineConfig",
+    "GameConfig",
     "LinkConfig",
     "MAX_TOML_BYTES",
     "MIN_LOAD",

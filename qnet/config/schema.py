@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 
 __all__ = [
     "EngineConfig",
+    "GameConfig",
     "LinkConfig",
     "MIN_LOAD",
     "NAME_PATTERN",
@@ -183,6 +184,44 @@ class StrategyConfig(_Table):
         return self
 
 
+class GameConfig(_Table):
+    """Which coordination game the routers play on the pairs (and its parameters)."""
+
+    kind: Literal["routing", "sum_threshold"] = Field(
+        "routing",
+        description="'routing': the full paper's weighted game ([strategy] table); "
+        "'sum_threshold': the QuNet'25 game under a QoS limit",
+    )
+    w_limit_service_times: float | None = Field(
+        None,
+        gt=0,
+        le=1e6,
+        description="sum_threshold: QoS limit W_l on the mean wait, in mean service times "
+        "1/mu; omit for the paper's point (the sum-threshold oracle's wait at C_min)",
+    )
+    quantum: Literal["linear", "quadratic", "optimal"] = Field(
+        "linear",
+        description="sum_threshold: quantum family played with a pair: the paper's linear or "
+        "quadratic relative angle, or the bin-optimal (SDP) strategy",
+    )
+    bins: int = Field(
+        64, ge=4, le=512, description="sum_threshold: input bins of the optimal family"
+    )
+
+    @model_validator(mode="after")
+    def _sum_threshold_keys(self) -> GameConfig:
+        # values, not fields set: a resolved scenario (to_dict) round-trips with defaults
+        default = GameConfig.model_fields
+        extra = [k for k in ("w_limit_service_times", "quantum", "bins")
+                 if getattr(self, k) != default[k].default]  # fmt: skip
+        if self.kind == "routing" and extra:
+            raise ValueError(
+                f"game.{extra[0]} is set but game.kind = 'routing': it applies to "
+                "game.kind = 'sum_threshold' only (the routing game reads [strategy])"
+            )
+        return self
+
+
 class RouterConfig(_Table):
     """Memory decoherence and readout at one router."""
 
@@ -261,6 +300,7 @@ class Scenario(_Table):
     )
     description: str = Field("", description="free text, sources of the parameters")
     seed: int = Field(1, ge=0, description="root seed; every random stream spawns from it")
+    game: GameConfig = GameConfig()
     traffic: TrafficConfig = TrafficConfig()
     queue: QueueConfig = QueueConfig()
     strategy: StrategyConfig = StrategyConfig()
@@ -329,7 +369,10 @@ class Scenario(_Table):
 
     def digest(self) -> str:
         """Stable short hash of the resolved scenario (for result stores)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        data = self.to_dict()
+        if self.game == GameConfig():  # the default game: digests from before [game] hold
+            del data["game"]
+        blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -150,6 +150,11 @@ def sweep_figure(
         shown = "; ".join(f"{a} has {sorted(ok[a].unique().tolist())}" for a in others)
         raise PlotError(f"more than two axes vary ({shown}); fix the others with --where KEY=VALUE")
     missing = [c for c, _ in panels if c not in ok.columns]
+    if missing and "throughput_ratio" in ok.columns:
+        raise PlotError(
+            "a sum-threshold store (game.kind = 'sum_threshold'): qnet plot draws routing "
+            "runs only; list its R_k, p and Wq with qnet results"
+        )
     if missing:
         raise PlotError(f"the store has no column(s) {missing}: not qnet run results")
     cols = tuple(c for c, _ in panels) + ("predicted_gap_reduction",)

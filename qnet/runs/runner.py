@@ -319,6 +319,11 @@ def simulate(
     """
     if not target_half_width > 0:
         raise ValueError(f"target_half_width = {target_half_width!r}: allowed range is (0, inf)")
+    if scenario.game.kind == "sum_threshold":  # the one place a run dispatches on the game
+        from qnet.runs.sum_threshold import StackParts, simulate_sum_threshold
+
+        parts = StackParts(streams, sample_traffic, run_decisions, queue_batch_count)
+        return simulate_sum_threshold(scenario, progress, parts)  # type: ignore[return-value]
     wall0 = time.perf_counter()
     _check_batches(scenario)
     if progress is not None:

@@ -30,6 +30,7 @@ from qnet.games.sum_threshold.classical import check_c_t
 __all__ = [
     "PAPER_LINEAR",
     "AngleStrategy",
+    "boundary_quadrature",
     "optimize_angles",
     "paper_correlation",
     "relative_angle_bias",
@@ -93,6 +94,11 @@ def _nodes(c: float, order: int) -> tuple[NDArray, NDArray, NDArray]:
     for arr in out:  # cached: shared between calls, so read-only
         arr.setflags(write=False)
     return out
+
+
+def boundary_quadrature(c_t: float, order: int = 48) -> tuple[NDArray, NDArray, NDArray]:
+    """Nodes (a, b) and signed weights w·R(a, b): Σ w·E(a, b) = E[R·E] for smooth E (eq. 4)."""
+    return _nodes(check_c_t(c_t), order)
 
 
 def relative_angle_bias(coeffs: ArrayLike, c_t: float, order: int = 48) -> float:
