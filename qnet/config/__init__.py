@@ -26,6 +26,7 @@ from qnet.config.loading import (
 from qnet.config.schema import (
     MIN_LOAD,
     NAME_PATTERN,
+    BalancingConfig,
     EngineConfig,
     LinkConfig,
     QueueConfig,
@@ -40,6 +41,7 @@ from qnet.config.schema import (
 )
 
 __all__ = [
+    "BalancingConfig",
     "EngineConfig",
     "LinkConfig",
     "MAX_TOML_BYTES",
