@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from qnet.cli.game_chsh_links import linked_study, linked_sweep_command
 from qnet.cli.options import (
     JsonOption,
     OutOption,
@@ -25,8 +26,6 @@ from qnet.cli.options import (
     print_json,
     report_console,
     results_path,
-    scenario_or_exit,
-    stage_progress,
 )
 
 __all__ = [
@@ -188,7 +187,7 @@ def load_balancing_command(
                 else "the scenario's link supplies it"
             )
             fail(f"{opt} does not apply with a SCENARIO: {where}")
-        study, link = _linked_study(scenario, sets, seed, level, grid)
+        study, link = linked_study(scenario, sets, seed, level, grid)
     else:
         if sets:
             fail("--set needs a SCENARIO")
@@ -256,22 +255,6 @@ def _constant_study(
     return run_study(config, level, fidelity, availability, grid)
 
 
-def _linked_study(
-    path: Path, sets: list[str] | None, seed: int | None, level: float, grid: int
-) -> tuple[Any, tuple[str, dict[str, Any]]]:
-    """The study on the scenario's links (one per balancer pair) and the links' summary."""
-    from qnet.runs.chsh_links import run_linked_study
-
-    sc = scenario_or_exit(path, sets, seed)
-    try:
-        with stage_progress("links", disable=False) as progress:
-            study, pairs = run_linked_study(sc, level, grid, progress)
-    except ValueError as err:
-        fail(str(err))
-        raise
-    return study, (sc.name, pairs.summary())
-
-
 def _print_table(study: Any, result: dict[str, Any]) -> None:
     from rich import box
     from rich.table import Table
@@ -301,10 +284,34 @@ def _print_table(study: Any, result: dict[str, Any]) -> None:
             )
     console = report_console(100)
     console.print(t)
+    if "link" in result:
+        lk = result["link"]
+        console.print(
+            f"{result['scenario']}: {study.config.balancers // 2} links on the {lk['engine']} "
+            f"engine, step {lk['step_s']:.3g} s; pair at a step {lk['availability']['mean']:.4f}"
+            f" ± {lk['availability']['ci95']:.4f} (predicted {lk['availability_predicted_slotted']:.4f}"
+            f" slotted, {lk['availability_predicted_poisson']:.4f} Poisson); fidelity at use "
+            f"{lk['fidelity_at_use']['mean']:.4f} ± {lk['fidelity_at_use']['ci95']:.4f}"
+        )
     console.print(f"results: {result['json']}" + (f", {result['png']}" if "png" in result else ""))
 
 
 def link_sweep_command(
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Scenario TOML: vary its real links (--vary) instead of a constant pair."
+        ),
+    ] = None,
+    sets: SetOption = None,
+    varies: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            help="With a SCENARIO: KEY=V1,V2,... a link key (or load_balancing.step_s) "
+            "to sweep; repeat for a cross product.",
+        ),
+    ] = None,
     fidelities: Annotated[
         list[float] | None,
         typer.Option("--fidelity", help="Werner fidelity at use, in [0.25, 1]. Repeatable."),
@@ -316,24 +323,48 @@ def link_sweep_command(
     level: Annotated[
         float, typer.Option("--level", help="Backlog level L* of the knee (> 0).")
     ] = 5.0,
-    steps: Annotated[int, typer.Option("--steps", help="Steps per replication.")] = 3000,
-    warmup: Annotated[int, typer.Option("--warmup", help="Warm-up steps discarded.")] = 600,
-    replications: Annotated[int, typer.Option("--replications", help="R (≥ 2).")] = 6,
-    seed: Annotated[int, typer.Option("--seed", help="Root seed (≥ 0).")] = 0,
+    steps: Annotated[
+        int | None, typer.Option("--steps", help="Steps per replication [3000].")
+    ] = None,
+    warmup: Annotated[
+        int | None, typer.Option("--warmup", help="Warm-up steps discarded [600].")
+    ] = None,
+    replications: Annotated[int | None, typer.Option("--replications", help="R (≥ 2) [6].")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Root seed (≥ 0) [0].")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Knee of the quantum strategy over fidelity × availability, beside random routing."""
+    """Knee of the quantum strategy over fidelity × availability (or real links), beside random."""
+    check_range("--level", level, 0.0, open_low=True)
+    if seed is not None:
+        check_range("--seed", seed, 0)
+    if scenario is not None:
+        given = {
+            "--fidelity": fidelities,
+            "--availability": availabilities,
+            "--steps": steps,
+            "--warmup": warmup,
+            "--replications": replications,
+        }
+        for opt, v in given.items():
+            if v is not None:
+                fail(f"{opt} does not apply with a SCENARIO: vary the link with --vary")
+        linked_sweep_command(scenario, sets, varies, seed, level, json_out)
+        return
+    if sets or varies:
+        fail(f"{'--set' if sets else '--vary'} needs a SCENARIO")
+    steps = 3000 if steps is None else steps
+    warmup = 600 if warmup is None else warmup
+    replications = 6 if replications is None else replications
+    seed = 0 if seed is None else seed
     fids = tuple(fidelities or (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7))
     avs = tuple(availabilities or (1.0, 0.75, 0.5, 0.25))
     for f in fids:
         check_range("--fidelity", f, 0.25, 1.0)
     for a in avs:
         check_range("--availability", a, 0.0, 1.0)
-    check_range("--level", level, 0.0, open_low=True)
     check_range("--steps", steps, 2)
     check_range("--warmup", warmup, 0, steps - 1)
     check_range("--replications", replications, 2)
-    check_range("--seed", seed, 0)
     from qnet.games.chsh.load_balancing import LoadBalancingConfig
     from qnet.games.chsh.study import link_sweep
 

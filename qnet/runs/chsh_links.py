@@ -16,8 +16,9 @@ own generation and outcome streams, spawned from ``SeedSequence(seed, spawn_key=
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,9 +27,16 @@ from scipy.stats import binom
 from qnet.decisions.step import MeasurementSettings
 from qnet.engines.analytic import LinkModel, link_model, run_analytic
 from qnet.games.chsh.game import ChshGame
-from qnet.games.chsh.load_balancing import DISCIPLINES, LoadBalancingConfig, mean_ci95, task_inputs
+from qnet.games.chsh.load_balancing import (
+    DISCIPLINES,
+    LoadBalancingConfig,
+    knee_loads,
+    mean_ci95,
+    simulate,
+    task_inputs,
+)
 from qnet.games.chsh.study import ChshStudy, run_study
-from qnet.games.chsh.tables import Strategy
+from qnet.games.chsh.tables import Strategy, random_strategy
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
@@ -39,9 +47,11 @@ __all__ = [
     "balancing_config",
     "classical_round_trip_s",
     "linked_pairs",
+    "linked_sweep",
     "run_linked_study",
     "slotted_availability",
     "step_length_s",
+    "vary",
 ]
 
 _LINK_KEY = (14, 14)  # spawn key of the link streams (simulate's replications use (r,))
@@ -251,3 +261,69 @@ def run_linked_study(
         quantum=pairs.strategy(),
     )
     return study, pairs
+
+
+def vary(scenario: Scenario, axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The cross product of ``axes`` (dotted key -> values) as override dicts, checked.
+
+    Only link physics and ``load_balancing.step_s`` may vary: the tasks and server draws
+    (size and seed) stay common to every point.
+    """
+    from qnet.config import apply_overrides, scenario_from_dict
+
+    for key in axes:
+        if key == "seed" or (key.startswith("load_balancing.") and key != "load_balancing.step_s"):
+            raise ValueError(
+                f"--vary {key}: the size and seed are common to every point; allowed: link, "
+                "router_a, router_b, engine keys and load_balancing.step_s"
+            )
+    points = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+    for ov in points:
+        scenario_from_dict(apply_overrides(scenario.to_dict(), ov))  # validates every point
+    return points
+
+
+def linked_sweep(
+    scenario: Scenario,
+    points: list[dict[str, Any]],
+    level: float = 5.0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Quantum knee on the scenario's links at every override point, beside random routing.
+
+    One simulation on common random numbers (tasks, servers and link streams shared by all
+    points). Returns ``points`` (overrides and each point's link summary) and, per
+    discipline, ``random`` {mean, ci95} and ``grid`` rows {mean, ci95, diff_random,
+    diff_random_ci95} (differences paired per replication before the t-interval).
+    """
+    from qnet.config import apply_overrides, scenario_from_dict
+
+    config = balancing_config(scenario)
+    strategies = [random_strategy()]
+    summaries = []
+    for i, ov in enumerate(points):
+        sc = scenario_from_dict(apply_overrides(scenario.to_dict(), ov))
+        pairs = linked_pairs(sc, config, step_length_s(sc))
+        strategies.append(replace(pairs.strategy(), name=f"quantum {i}"))
+        summaries.append({"set": ov, "link": pairs.summary()})
+        if progress is not None:
+            progress("links", (i + 1) / len(points))
+    res = simulate(config, strategies)
+    out: dict[str, Any] = {"points": summaries}
+    for d, disc in enumerate(res.disciplines):
+        knees = knee_loads(res.loads, res.backlog[:, :, d], level)  # [R, S]
+        mean, half = mean_ci95(knees)
+        dmean, dhalf = mean_ci95(knees[:, 1:] - knees[:, :1])
+        out[disc] = {
+            "random": {"mean": float(mean[0]), "ci95": float(half[0])},
+            "grid": [
+                {
+                    "mean": float(mean[i + 1]),
+                    "ci95": float(half[i + 1]),
+                    "diff_random": float(dmean[i]),
+                    "diff_random_ci95": float(dhalf[i]),
+                }
+                for i in range(len(points))
+            ],
+        }
+    return out
