@@ -286,12 +286,13 @@ def _print_table(study: Any, result: dict[str, Any]) -> None:
     console.print(t)
     if "link" in result:
         lk = result["link"]
+        av, fid = lk["availability"], lk["fidelity_at_use"]
         console.print(
             f"{result['scenario']}: {study.config.balancers // 2} links on the {lk['engine']} "
-            f"engine, step {lk['step_s']:.3g} s; pair at a step {lk['availability']['mean']:.4f}"
-            f" ± {lk['availability']['ci95']:.4f} (predicted {lk['availability_predicted_slotted']:.4f}"
-            f" slotted, {lk['availability_predicted_poisson']:.4f} Poisson); fidelity at use "
-            f"{lk['fidelity_at_use']['mean']:.4f} ± {lk['fidelity_at_use']['ci95']:.4f}"
+            f"engine, step {lk['step_s']:.3g} s; pair at a step {av['mean']:.4f} ± "
+            f"{av['ci95']:.4f} (predicted {lk['availability_predicted_slotted']:.4f} slotted, "
+            f"{lk['availability_predicted_poisson']:.4f} Poisson); fidelity at use "
+            f"{fid['mean']:.4f} ± {fid['ci95']:.4f}"
         )
     console.print(f"results: {result['json']}" + (f", {result['png']}" if "png" in result else ""))
 

@@ -72,7 +72,7 @@ def linked_sweep_command(
     out = {
         "scenario": sc.name,
         "level": level,
-        "balancers": sc.load_balancing.balancers if sc.load_balancing else 100,
+        "balancers": sc.load_balancing.balancers,
         **out,
     }
     if json_out:

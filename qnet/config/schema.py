@@ -324,9 +324,7 @@ class Scenario(_Table):
     router_b: RouterConfig = RouterConfig()
     engine: EngineConfig = EngineConfig()
     run: RunConfig = RunConfig()
-    load_balancing: BalancingConfig | None = Field(
-        None, description="CHSH load balancing over this link (omit unless used)"
-    )
+    load_balancing: BalancingConfig = BalancingConfig()
 
     @field_validator("name", mode="after")
     @classmethod
@@ -382,14 +380,16 @@ class Scenario(_Table):
         return cls.model_validate({"name": "ideal", **overrides})
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (JSON/TOML-able) of every resolved value (an absent optional
-        table is left out, so adding one to the schema keeps older digests)."""
-        absent = {"load_balancing"} if self.load_balancing is None else None
-        return self.model_dump(mode="json", exclude=absent)
+        """Plain nested dict (JSON/TOML-able) of every resolved value."""
+        return self.model_dump(mode="json")
 
     def digest(self) -> str:
-        """Stable short hash of the resolved scenario (for result stores)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Stable short hash of the resolved scenario (for result stores); a default
+        [load_balancing] table is left out, so the digests of routing scenarios stay."""
+        data = self.to_dict()
+        if self.load_balancing == BalancingConfig():
+            del data["load_balancing"]
+        blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

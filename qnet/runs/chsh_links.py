@@ -65,9 +65,8 @@ def classical_round_trip_s(scenario: Scenario) -> float:
 
 def step_length_s(scenario: Scenario) -> float:
     """The step length: ``load_balancing.step_s``, else the classical round trip [s]."""
-    lb = scenario.load_balancing
-    if lb is not None and lb.step_s is not None:
-        return lb.step_s
+    if scenario.load_balancing.step_s is not None:
+        return scenario.load_balancing.step_s
     rtt = classical_round_trip_s(scenario)
     if not rtt > 0:
         raise ValueError(
@@ -78,10 +77,8 @@ def step_length_s(scenario: Scenario) -> float:
 
 
 def balancing_config(scenario: Scenario) -> LoadBalancingConfig:
-    """The experiment's size from the scenario's [load_balancing] table (defaults if absent)."""
-    from qnet.config import BalancingConfig
-
-    lb = scenario.load_balancing or BalancingConfig()
+    """The experiment's size from the scenario's [load_balancing] table."""
+    lb = scenario.load_balancing
     n = math.floor((lb.load_stop - lb.load_start) / lb.load_step + 1e-9) + 1
     loads = tuple(float(x) for x in np.round(lb.load_start + lb.load_step * np.arange(n), 9))
     discs = DISCIPLINES if lb.discipline == "both" else (lb.discipline,)
