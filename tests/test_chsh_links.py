@@ -35,8 +35,10 @@ _SMALL = {"steps": 2000, "warmup_steps": 400, "replications": 4, "discipline": "
 _LOADS = {"load_start": 0.95, "load_stop": 1.15, "load_step": 0.025}
 
 
-def _scenario(link: dict, lb: dict, **tables: dict) -> Scenario:
-    return Scenario.ideal(engine={"name": "analytic"}, link=link, load_balancing=lb, **tables)
+def _scenario(link: dict, lb: dict, engine: str = "analytic", **tables: object) -> Scenario:
+    return Scenario.ideal(
+        engine={"name": engine, "formalism": "ket"}, link=link, load_balancing=lb, **tables
+    )
 
 
 # --- the composition ---------------------------------------------------------------------
@@ -172,6 +174,24 @@ def test_vary_refuses_the_experiments_size() -> None:
     base = _scenario({}, {})
     with pytest.raises(ValueError, match="load_balancing.steps: the size and seed are common"):
         vary(base, {"load_balancing.steps": [100]})
+
+
+@pytest.mark.slow
+def test_sequence_links_supply_what_the_analytic_links_do() -> None:
+    """engine.name = "sequence": each link on its own SeQUeNCe timeline (2 links × 3
+    replications × 400 steps of 20 µs, ~40 s): the share of steps with a pair agrees with
+    the analytic engine's, and measured pairs play the paper's table."""
+    lb = {"balancers": 4, "steps": 400, "warmup_steps": 50, "replications": 3, **_LOADS}
+    link = {"arm_a_km": 1, "arm_b_km": 1}
+    seq = _scenario(link, lb, "sequence", seed=5)
+    ana = _scenario(link, {**lb, "replications": 12}, seed=5)
+    got = linked_pairs(seq, balancing_config(seq), step_length_s(seq)).summary()
+    ref = linked_pairs(ana, balancing_config(ana), step_length_s(ana)).summary()
+    assert got["engine"] == "sequence" and got["fidelity_at_use"]["mean"] == pytest.approx(1.0)
+    a, b = got["availability"], ref["availability"]
+    assert abs(a["mean"] - b["mean"]) < a["ci95"] + b["ci95"], (a, b)
+    table = np.array(got["p_same_with_pair"])
+    assert table[1, 1] > 0.75 and np.all(table[[0, 0, 1], [0, 1, 0]] < 0.25), table
 
 
 # --- the commands ---------------------------------------------------------------------------
