@@ -263,7 +263,7 @@ def _print_table(study: Any, result: dict[str, Any]) -> None:
 
     t = Table(
         title=f"CHSH load balancing: N = {study.config.balancers}, knee at backlog "
-        f"{study.level:g}, F = {study.fidelity:g}, a = {study.availability:g}",
+        f"{study.level:g}, F = {study.fidelity:.4g}, a = {study.availability:.4g}",
         box=box.SIMPLE_HEAD,
         caption=f"{study.config.replications} replications × {study.config.steps} steps "
         f"({study.config.warmup} warm-up); ± is a 95 % t-interval; boundary: exact chain; "
