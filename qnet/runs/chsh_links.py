@@ -103,9 +103,11 @@ def slotted_availability(model: LinkModel, step_s: float) -> float:
     for n in range(k + 1):
         m = max(n - 1, 0)
         trans[n, m:] = binom.pmf(np.arange(k - m + 1), k - m, q)
-    vals, vecs = np.linalg.eig(trans.T)
-    pi = np.real(vecs[:, np.argmin(np.abs(vals - 1.0))])
-    pi = pi / pi.sum()
+    balance = trans.T - np.eye(k + 1)
+    balance[-1] = 1.0  # π (P − I) = 0 with Σ π = 1
+    rhs = np.zeros(k + 1)
+    rhs[-1] = 1.0
+    pi = np.linalg.solve(balance, rhs)
     return float(1.0 - pi[0])
 
 
