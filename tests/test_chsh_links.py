@@ -229,6 +229,28 @@ def test_cli_load_balancing_on_a_scenario(tmp_path: Path) -> None:
     assert (tmp_path / "chsh-load-balancing/knees.json").exists()
 
 
+def test_cli_link_sweep_on_a_scenario() -> None:
+    """`chsh-link-sweep SCENARIO --vary`: one point per value, each with its measured link."""
+    res = _run(
+        [
+            "game", "chsh-link-sweep", str(ROOT / "scenarios/chsh-load-balancing-metro.toml"),
+            "--vary", "link.memory_slots=1,4", "--set", "load_balancing.steps=300",
+            "--set", "load_balancing.warmup_steps=50", "--set", "load_balancing.replications=2",
+            "--set", "load_balancing.balancers=20", "--json",
+        ]
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert [p["set"] for p in out["points"]] == [
+        {"link.memory_slots": 1},
+        {"link.memory_slots": 4},
+    ]
+    a = [p["link"]["availability"]["mean"] for p in out["points"]]
+    assert 0 < a[0] < a[1] < 1
+    for disc in ("c-first", "e-first"):
+        assert len(out[disc]["grid"]) == 2 and set(out[disc]["random"]) == {"mean", "ci95"}
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
