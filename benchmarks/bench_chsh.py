@@ -4,7 +4,10 @@ One server-step is one server of one (replication, strategy, discipline, load) c
 advanced by one slot. The run is the default study's main run shape (random, two
 best-classical tables, quantum, any-server; C-first and E-first; 21 loads N/M = 0.6–1.6
 at N = 100) with fewer steps, so the rate is the one ``qnet game chsh-load-balancing``
-sees. Also reports the time of the exact stability boundary (one-server chain).
+sees. Also reports the time of the exact stability boundary (one-server chain), and the
+real-link path of ``scenarios/chsh-load-balancing.toml`` (50 analytic-engine links per
+replication: link-steps per second, and the same simulation with the quantum table
+replaced by the links' per-step decisions, as a ratio to the table run).
 
 Usage::
 
@@ -19,6 +22,7 @@ import time
 
 import numpy as np
 
+from qnet.config import load_scenario
 from qnet.games.chsh.load_balancing import LoadBalancingConfig, simulate
 from qnet.games.chsh.stability import stability_boundary
 from qnet.games.chsh.tables import (
@@ -56,7 +60,22 @@ def main() -> None:
         for s in strategies:
             stability_boundary(config.balancers, s, disc)
     boundary_wall = (time.perf_counter() - t1) / (len(strategies) * len(config.disciplines))
+    sets = [f"load_balancing.steps={config.steps}", f"load_balancing.warmup_steps={config.warmup}"]
+    sets.append(f"load_balancing.replications={config.replications}")
+    scenario = load_scenario("scenarios/chsh-load-balancing.toml", sets)
+    from qnet.runs.chsh_links import balancing_config, linked_pairs, step_length_s
+
+    t2 = time.perf_counter()
+    pairs = linked_pairs(scenario, balancing_config(scenario), step_length_s(scenario))
+    link_wall = time.perf_counter() - t2
+    linked = [*strategies[:3], pairs.strategy(), strategies[4]]
+    t3 = time.perf_counter()
+    simulate(config, linked)
+    linked_wall = time.perf_counter() - t3
     out = {
+        "link_steps_per_s": pairs.decisions.size / link_wall,
+        "links_wall_s": link_wall,
+        "simulate_linked_over_table": linked_wall / wall,
         "steps": config.steps,
         "replications": config.replications,
         "servers_per_cell": int(res.servers.sum()),
@@ -73,7 +92,10 @@ def main() -> None:
         f"simulate: {config.steps} steps × {out['servers_per_cell']} servers × {cells} cells "
         f"in {wall:.2f} s = {out['server_steps_per_s'] / 1e6:.1f} M server-steps/s "
         f"({out['steps_per_s']:.0f} steps/s)\n"
-        f"stability boundary (one-server chain + root finding): {boundary_wall:.2f} s each"
+        f"stability boundary (one-server chain + root finding): {boundary_wall:.2f} s each\n"
+        f"real links: {pairs.decisions.size} link-steps in {link_wall:.2f} s = "
+        f"{out['link_steps_per_s'] / 1e6:.2f} M link-steps/s; simulate with the links' "
+        f"decisions: {out['simulate_linked_over_table']:.2f}× the table run"
     )
 
 

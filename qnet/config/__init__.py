@@ -26,6 +26,7 @@ from qnet.config.loading import (
 from qnet.config.schema import (
     MIN_LOAD,
     NAME_PATTERN,
+    BalancingConfig,
     EngineConfig,
     GameConfig,
     LinkConfig,
@@ -41,6 +42,7 @@ from qnet.config.schema import (
 )
 
 __all__ = [
+    "BalancingConfig",
     "EngineConfig",
     "GameConfig",
     "LinkConfig",

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from qnet.config.schema import _A, Scenario, ScenarioError, _kind, slug_name
+from qnet.config.schema import _A, Scenario, ScenarioError, _kind, _table_model, slug_name
 
 __all__ = [
     "MAX_TOML_BYTES",
@@ -99,11 +99,10 @@ def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel], FieldInfo | None]:
     model: type[BaseModel] = Scenario
     for part in loc[:-1]:
         f = model.model_fields.get(str(part))
-        if f is None or not (
-            isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
-        ):
+        sub = None if f is None else _table_model(f)
+        if sub is None:
             return model, None
-        model = f.annotation
+        model = sub
     return model, model.model_fields.get(str(loc[-1])) if loc else None
 
 
@@ -165,8 +164,9 @@ def reference_rows() -> list[tuple[str, str, str, str]]:
 
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, field in model.model_fields.items():
-            if _kind(field) == "table":
-                walk(field.annotation, f"{prefix}{name}.")
+            sub = _table_model(field)
+            if sub is not None:
+                walk(sub, f"{prefix}{name}.")
                 continue
             default = field.default
             shown = "(none)" if default is None else json.dumps(default)

@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 __all__ = [
+    "BalancingConfig",
     "EngineConfig",
     "GameConfig",
     "LinkConfig",
@@ -59,6 +60,15 @@ def _kind(field: FieldInfo) -> str:
     if base is float:
         return "number"
     return "text"
+
+
+def _table_model(field: FieldInfo) -> type[BaseModel] | None:
+    """The model of a table field (``Model`` or ``Model | None``), else None."""
+    ann = field.annotation
+    for cand in (ann, *getattr(ann, "__args__", ())):
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            return cand
+    return None
 
 
 class _Table(BaseModel):
@@ -290,6 +300,51 @@ class RunConfig(_Table):
     batches: int = Field(20, ge=5, le=1000, description="batches for batch-means CIs")
 
 
+class BalancingConfig(_Table):
+    """CHSH co-location load balancing (HotNets'25 Sec. 4.1): N balancers in pairs, one
+    [link] per pair, M servers swept through the load N/M."""
+
+    balancers: int = Field(
+        100, ge=2, le=10_000, description="N load balancers, even; N/2 pairs, one link each"
+    )
+    load_start: float = Field(0.6, gt=0, le=3334, description="first load N/M swept")
+    load_stop: float = Field(1.6, gt=0, le=3334, description="last load N/M swept")
+    load_step: float = Field(0.05, gt=0, le=3334, description="step of the load grid N/M")
+    steps: int = Field(5000, ge=2, le=1_000_000, description="slotted steps per replication")
+    warmup_steps: int = Field(1000, ge=0, description="leading steps left out of the backlog")
+    replications: int = Field(12, ge=2, le=1000, description="independent replications R")
+    discipline: Literal["both", "c-first", "e-first"] = Field(
+        "both", description="server discipline(s): C tasks first, E tasks first, or both"
+    )
+    step_s: float | None = Field(
+        None,
+        gt=0,
+        le=1e6,
+        description="length of one step [s]; omit for the classical round trip "
+        "2 (arm_a_km + arm_b_km) / light_speed_km_per_s between paired balancers",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BalancingConfig:
+        n = self.balancers
+        if n % 2:
+            raise ValueError(
+                f"load_balancing.balancers = {n} is out of range: allowed even numbers "
+                "in [2, 10000] (balancers come in pairs)"
+            )
+        if not self.load_start <= self.load_stop <= n / 3:
+            raise ValueError(
+                f"load_balancing.load_stop = {self.load_stop!r} is out of range: allowed "
+                f"[load_start = {self.load_start:g}, balancers / 3 = {n / 3:g}] (M >= 3)"
+            )
+        if self.warmup_steps >= self.steps:
+            raise ValueError(
+                f"load_balancing.warmup_steps = {self.warmup_steps} is out of range: "
+                f"allowed [0, load_balancing.steps = {self.steps})"
+            )
+        return self
+
+
 class Scenario(_Table):
     """A complete, validated qnet scenario."""
 
@@ -309,6 +364,7 @@ class Scenario(_Table):
     router_b: RouterConfig = RouterConfig()
     engine: EngineConfig = EngineConfig()
     run: RunConfig = RunConfig()
+    load_balancing: BalancingConfig = BalancingConfig()
 
     @field_validator("name", mode="after")
     @classmethod
@@ -368,10 +424,13 @@ class Scenario(_Table):
         return self.model_dump(mode="json")
 
     def digest(self) -> str:
-        """Stable short hash of the resolved scenario (for result stores)."""
+        """Stable short hash of the resolved scenario (for result stores); the default
+        [game] and [load_balancing] tables are left out, so digests from before them hold."""
         data = self.to_dict()
-        if self.game == GameConfig():  # the default game: digests from before [game] hold
+        if self.game == GameConfig():
             del data["game"]
+        if self.load_balancing == BalancingConfig():
+            del data["load_balancing"]
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

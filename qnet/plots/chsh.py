@@ -37,8 +37,8 @@ def load_balancing_png(study: ChshStudy, dpi: int = 120) -> bytes:
         ax.set_xlabel("load N/M (balancers per server)")
         ax.set_ylabel("mean backlog per server")
         ax.set_title(
-            f"{disc}: N = {study.config.balancers}, F = {study.fidelity:g}, "
-            f"a = {study.availability:g}"
+            f"{disc}: N = {study.config.balancers}, F = {study.fidelity:.4g}, "
+            f"a = {study.availability:.4g}"
         )
         ax.legend(fontsize=7, loc="upper left")
         ax.grid(True, which="both", alpha=0.3)

@@ -76,6 +76,20 @@ class ChshGame(XorGame):
         o_a = np.asarray(server_a, dtype=np.int8)
         return o_a, np.where(self.correlation_weight(x_a, x_b) > 0, o_a, -o_a).astype(np.int8)
 
+    @staticmethod
+    def measurement_angles(x_a: np.ndarray, x_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The paper's angles θ_A(x), θ_B(y) [rad] for inputs x, y (1 = C), in the stack's
+        X–Z plane of Φ+ (E[o_A o_B] = cos 2(θ_A − θ_B) on a perfect pair)."""
+        return (
+            np.asarray(PAPER_ANGLES[0])[np.asarray(x_a, dtype=np.intp)],
+            np.asarray(PAPER_ANGLES[1])[np.asarray(x_b, dtype=np.intp)],
+        )
+
+    @staticmethod
+    def same_server(o_a: np.ndarray, o_b: np.ndarray) -> np.ndarray:
+        """Co-locate iff o_A·o_B = −1: Bob's output is flipped (the paper's orientation)."""
+        return np.asarray(o_a) * np.asarray(o_b) == -1
+
     def ideal_value(self) -> float:
         """β = 1: a player who saw both inputs always wins."""
         return 1.0

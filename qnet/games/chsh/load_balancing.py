@@ -4,8 +4,10 @@ The model (issue 14, HotNets'25 Sec. 4.1): every step each of the N balancers ge
 E task with probability ½. Each of the N/2 pairs draws a uniform ordered pair of distinct
 servers (s1, s2); A goes to s1; B goes to s1 with probability p_same(x_a, x_b) of the
 pair's strategy, otherwise to s2 (uniform over the other M − 1). A quantum pair is
-missing with probability 1 − a; it then routes randomly (p_same = 1/M). Each server then
-serves one slot: C-first serves min(2, #C) C tasks if any are queued, else one E;
+missing with probability 1 − a; it then routes randomly (p_same = 1/M). A strategy may
+instead carry per-step decisions (a real link's measured pairs, :mod:`qnet.runs.chsh_links`):
+same or different server where a pair was measured, the random fallback where none was.
+Each server then serves one slot: C-first serves min(2, #C) C tasks if any are queued, else one E;
 E-first serves one E if any, else up to two C. The metric is the backlog left per server
 after service, averaged over servers and over the steps after the warm-up, one value per
 replication; the knee is the N/M where it first exceeds L* (log-linear interpolation).
@@ -18,7 +20,7 @@ so differences between strategies carry less noise than each curve).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +35,7 @@ __all__ = [
     "knee_loads",
     "mean_ci95",
     "simulate",
+    "task_inputs",
 ]
 
 #: Server disciplines: C-first (the paper's), E-first (its footnote 2).
@@ -110,23 +113,66 @@ class LoadBalancingResult:
     busy_e: np.ndarray
 
 
+def _step_uniforms(config: LoadBalancingConfig) -> Iterator[np.ndarray]:
+    """Per step, the [R, 6, P] uniforms of every replication: C/E of A and B, s1, same, s2,
+    availability (drawn in blocks of _BLOCK steps from one generator per replication)."""
+    gens = [
+        np.random.Generator(np.random.PCG64(c))
+        for c in np.random.SeedSequence(config.seed).spawn(config.replications)
+    ]
+    n_p = config.balancers // 2
+    blk = np.empty(0)
+    for t in range(config.steps):
+        if t % _BLOCK == 0:
+            blk = np.stack([g.random((_BLOCK, 6, n_p)) for g in gens], axis=1)
+        yield blk[t % _BLOCK]
+
+
+def task_inputs(config: LoadBalancingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The tasks x_a, x_b [R, steps, P] (1 = C) that :func:`simulate` draws for ``config``."""
+    shape = (config.replications, config.steps, config.balancers // 2)
+    xa, xb = np.empty(shape, np.int8), np.empty(shape, np.int8)
+    for t, u in enumerate(_step_uniforms(config)):
+        xa[:, t], xb[:, t] = u[:, 0] < 0.5, u[:, 1] < 0.5
+    return xa, xb
+
+
+def _check_decisions(config: LoadBalancingConfig, strategies: Sequence[Strategy]) -> list[int]:
+    """Indices of the strategies that carry per-step decisions, after checking their shape."""
+    shape = (config.replications, config.steps, config.balancers // 2)
+    out = []
+    for i, s in enumerate(strategies):
+        if s.decisions is not None:
+            if s.decisions.shape != shape:
+                raise ValueError(
+                    f"decisions of {s.name!r} have shape {s.decisions.shape}: expected "
+                    f"(replications, steps, pairs) = {shape}"
+                )
+            out.append(i)
+    return out
+
+
 def simulate(config: LoadBalancingConfig, strategies: Sequence[Strategy]) -> LoadBalancingResult:
-    """Run every strategy × discipline × load × replication on common random numbers."""
+    """Run every strategy × discipline × load × replication on common random numbers.
+
+    A strategy with ``decisions`` routes by them (1 same server, 0 different, −1 random
+    fallback on the shared same/different uniform); the others by their table.
+    """
     if not strategies:
         raise ValueError("strategies must name at least one strategy")
+    linked = _check_decisions(config, strategies)
     m = config.servers()
-    n_l, n_p = len(m), config.balancers // 2
+    n_l = len(m)
     n_r, n_s, n_d = config.replications, len(strategies), len(config.disciplines)
     base = np.concatenate(([0], np.cumsum(m)[:-1]))
     m_tot = int(m.sum())
-    # Strategy tables [S, 2, 2]; random strategies get availability 0.
+    # Strategy tables [S, 2, 2]; random and linked strategies get availability 0.
     tables = np.stack([s.table if s.table is not None else np.zeros((2, 2)) for s in strategies])
-    avail = np.array([s.availability if s.table is not None else 0.0 for s in strategies])
+    avail = np.array(
+        [s.availability if s.table is not None else 0.0 for s in strategies], dtype=float
+    )
+    avail[linked] = 0.0
     e_first = np.array([d == "e-first" for d in config.disciplines])[:, None]
-    gens = [
-        np.random.Generator(np.random.PCG64(c))
-        for c in np.random.SeedSequence(config.seed).spawn(n_r)
-    ]
     mf = m.astype(float)[None, None, :, None]  # [1, 1, L, 1]
     offset = (np.arange(n_r * n_s)[:, None] * m_tot + base[None, :]).reshape(n_r, n_s, n_l, 1)
     size = n_r * n_s * m_tot
@@ -137,11 +183,7 @@ def simulate(config: LoadBalancingConfig, strategies: Sequence[Strategy]) -> Loa
     busy_e = np.zeros((n_d, size), np.int32)
     m_b = m[None, None, :, None]
     offset2 = 2 * offset
-    blk = np.empty(0)
-    for t in range(config.steps):
-        if t % _BLOCK == 0:
-            blk = np.stack([g.random((_BLOCK, 6, n_p)) for g in gens], axis=1)
-        u = blk[t % _BLOCK]  # [R, 6, P]
+    for t, u in enumerate(_step_uniforms(config)):  # u: [R, 6, P]
         xa, xb = (u[:, 0] < 0.5).astype(np.int64), (u[:, 1] < 0.5).astype(np.int64)  # 1 = C
         s1 = (u[:, 2][:, None, None, :] * mf).astype(np.int64)  # [R, 1, L, P]
         s2 = (s1 + 1 + (u[:, 4][:, None, None, :] * (mf - 1)).astype(np.int64)) % m_b
@@ -149,6 +191,9 @@ def simulate(config: LoadBalancingConfig, strategies: Sequence[Strategy]) -> Loa
         use = u[:, 5][:, None, :] < avail[None, :, None]
         p = np.where(use[:, :, None, :], p_tab[:, :, None, :], 1.0 / mf)  # [R, S, L, P]
         same = u[:, 3][:, None, None, :] < p
+        for i in linked:
+            d = strategies[i].decisions[:, t][:, None, :]  # [R, 1, P]
+            same[:, i] = np.where(d >= 0, d == 1, same[:, i])
         # task key 2·(global server) + (1 if C): one bincount counts both types
         key_a = 2 * s1 + xa[:, None, None, :] + offset2
         key_b = 2 * np.where(same, s1, s2) + xb[:, None, None, :] + offset2

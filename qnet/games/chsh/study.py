@@ -131,11 +131,20 @@ def run_study(
     fidelity: float = 1.0,
     availability: float = 1.0,
     grid: int = 4,
+    quantum: Strategy | None = None,
 ) -> ChshStudy:
-    """Screen the CHSH facet for the best classical table, then run the main comparison."""
+    """Screen the CHSH facet for the best classical table, then run the main comparison.
+
+    ``quantum``: the quantum strategy as a real link plays it (its per-step decisions,
+    :mod:`qnet.runs.chsh_links`; ``fidelity`` and ``availability`` then only label it);
+    default: the paper's angles on a Werner pair of ``fidelity`` present with probability
+    ``availability``.
+    """
     if not (math.isfinite(level) and level > 0):
         raise ValueError(f"level = {level!r} is out of range: allowed > 0")
-    visibility = fidelity_to_visibility(fidelity)
+    if quantum is not None and quantum.name != "quantum":
+        raise ValueError(f"quantum strategy is named {quantum.name!r}: expected 'quantum'")
+    visibility = fidelity_to_visibility(fidelity) if math.isfinite(fidelity) else math.nan
     candidates = [s for s in chsh_facet_grid(grid) if s.table[1, 0] >= s.table[0, 1]]
     screen = simulate(screening_config(config), candidates)
     best: dict[str, np.ndarray] = {}
@@ -145,7 +154,7 @@ def run_study(
         best[disc] = np.asarray(candidates[int(np.argmax(score))].table)
     strategies = [random_strategy()]
     strategies += [Strategy(f"best classical ({d})", best[d]) for d in config.disciplines]
-    strategies += [quantum_strategy(visibility, availability), any_server_best()]
+    strategies += [quantum or quantum_strategy(visibility, availability), any_server_best()]
     result = simulate(config, strategies)
     return ChshStudy(
         level, fidelity, visibility, availability, config, result, tuple(strategies), best

@@ -47,11 +47,16 @@ class Strategy:
         name: label in tables, JSON and plots.
         table: 2×2 p_same[x_a, x_b] (1 = C task); None means random routing (1/M).
         availability: probability a the table is playable at a step; otherwise random.
+        decisions: optional int8 [replications, steps, pairs] of a real link: 1 same
+            server, 0 different (a measured pair), −1 no pair (random fallback). When
+            set, the simulation routes by it; ``table`` and ``availability`` then hold
+            its measured means (for the stability chain).
     """
 
     name: str
     table: np.ndarray | None = field(default=None, compare=False)
     availability: float = 1.0
+    decisions: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.availability) and 0.0 <= self.availability <= 1.0):
@@ -64,6 +69,13 @@ class Strategy:
                 raise ValueError(f"table of {self.name!r} must be 2×2 with entries in [0, 1]")
             table.setflags(write=False)
             object.__setattr__(self, "table", table)
+        if self.decisions is not None:
+            dec = np.asarray(self.decisions)
+            if dec.ndim != 3 or self.table is None or not np.all((dec >= -1) & (dec <= 1)):
+                raise ValueError(
+                    f"decisions of {self.name!r} must be a 3-D array of -1, 0, 1 beside a table"
+                )
+            object.__setattr__(self, "decisions", dec.astype(np.int8, copy=False))
 
     def effective(self, servers: float) -> np.ndarray:
         """Mean p_same table a·T + (1 − a)/M over pair availability (the fallback is random)."""
