@@ -282,7 +282,8 @@ def results_path(out: Path | None, name: str) -> Path:
 
 
 BYTES_PER_DECISION = 300
-"""Peak memory of one decision in a run (measured: 268 bytes, analytic engine, 1e6 decisions)."""
+"""Memory per decision of a run that keeps its per-decision series for the plot (measured:
+benchmarks/bench_memory.py, one-shot point); without the plot a run streams in chunks."""
 
 
 def available_memory() -> int | None:
@@ -297,20 +298,20 @@ def available_memory() -> int | None:
     return None
 
 
-def decisions_memory_error(decisions: int, processes: int = 1) -> str | None:
-    """Why ``processes`` runs of ``decisions`` decisions each would not fit in memory, or None."""
+def plot_memory_error(decisions: int) -> str | None:
+    """Why the plot's per-decision series of ``decisions`` decisions would not fit, or None."""
     free = available_memory()
     if free is None:
         return None
-    need = decisions * BYTES_PER_DECISION * processes
+    need = decisions * BYTES_PER_DECISION
     if need <= free:
         return None
-    fits = free // (BYTES_PER_DECISION * processes)
-    each = f" on {processes} workers" if processes > 1 else ""
     return (
-        f"run.decisions = {decisions} needs about {_size(need)} of memory{each} "
-        f"({BYTES_PER_DECISION} bytes per decision), more than the {_size(free)} available: "
-        f"the largest value that fits is {fits} (run several seeds instead)"
+        f"run.decisions = {decisions} with the plot needs about {_size(need)} of memory "
+        f"({BYTES_PER_DECISION} bytes per decision for the per-decision series it draws), "
+        f"more than the {_size(free)} available: the largest value that fits is "
+        f"{free // BYTES_PER_DECISION}, or use --no-plot (the run then streams its decisions "
+        "in bounded memory)"
     )
 
 

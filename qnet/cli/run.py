@@ -13,9 +13,9 @@ from qnet.cli.options import (
     OutOption,
     SeedOption,
     SetOption,
-    decisions_memory_error,
     fail,
     json_text,
+    plot_memory_error,
     print_json,
     results_path,
     scenario_or_exit,
@@ -155,16 +155,16 @@ def run_command(
         fail(f"--target-width = {target_width}: allowed range is (0, inf)")
         return
     scenario = scenario_or_exit(scenario_path, sets, seed)
-    too_big = decisions_memory_error(scenario.run.decisions)
-    if too_big is not None:
-        fail(too_big)
-        return
     if replications > 1 or workers != 1 or scheduler is not None:
         _run_replicated(scenario, replications, workers, scheduler, target_width, as_json, out)
         return
+    too_big = plot_memory_error(scenario.run.decisions) if plot else None
+    if too_big is not None:
+        fail(too_big)
+        return
     try:
         with stage_progress("building strategy profile", disable=as_json) as progress:
-            output = simulate(scenario, progress, target_half_width=target_width)
+            output = simulate(scenario, progress, target_half_width=target_width, keep_series=plot)
     except (ScenarioError, ValueError) as err:
         fail(str(err))
         return

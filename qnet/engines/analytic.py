@@ -34,6 +34,7 @@ for K up to tens); everything else is vectorized.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -239,12 +240,16 @@ class _GenerationTimes:
 
     def __init__(self, model: LinkModel, rng: np.random.Generator, size: int) -> None:
         self._m, self._rng, self._size = model, rng, max(size, 64)
-        self._buf: list[float] = []
-        self._i = 0
         self._left = 0
         self._geo = rng
+        self.next: Callable[[], float] = self._times().__next__
+        """The next generation time [s] (a bound generator step: cheap per call)."""
 
-    def _refill(self) -> None:
+    def _times(self) -> Iterator[float]:
+        while True:
+            yield from self._refill()
+
+    def _refill(self) -> list[float]:
         m, rng = self._m, self._rng
         p, r1 = m.success_probability, m.round_one_pass_probability
         if self._left == 0:  # a new segment: geometrics read by a clone, rng skips them
@@ -258,14 +263,10 @@ class _GenerationTimes:
         full_share = (r1 - p) / (1 - p) if p < 1 else 0.0
         full = rng.binomial(failures, full_share)
         dur = (failures - full) * m.attempt_fail_s + (full + 1) * m.attempt_full_s
-        self._buf = dur.tolist()
-        self._i = 0
+        return dur.tolist()
 
     def __call__(self) -> float:
-        if self._i >= len(self._buf):
-            self._refill()
-        self._i += 1
-        return self._buf[self._i - 1]
+        return self.next()
 
 
 class PairStore:
@@ -302,7 +303,7 @@ class PairStore:
         t_list = np.asarray(t_s, dtype=float).tolist()
         wants = [True] * len(t_list) if wants_pair is None else np.asarray(wants_pair).tolist()
         n = len(t_list)
-        gen, herald, model = self._gen, self._herald, self._m
+        gen, herald, model = self._gen.next, self._herald, self._m
         delay = model.usable_delay_s
         discard = model.discard_age_s
         oldest = model.selection == "oldest"

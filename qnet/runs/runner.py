@@ -13,6 +13,13 @@ shared random numbers: mixture choices and flip bit), order (within-batch order 
 queue), baseline (the classical baseline's mixture choice), pilot (the noise-aware profile's
 short look at the link). Same seed, same run.
 
+Memory. The decisions stream through the engine, the queue replay and the estimators in
+chunks (:mod:`qnet.runs.stream`: pass 1 makes the decisions and keeps 2 bits each, pass 2
+redraws the same streams and replays the three policies into streaming accumulators), so
+memory does not grow with ``run.decisions``; each stream is drawn chunk by chunk in the
+order of one draw, so the record does not depend on the chunk size. Only the per-decision
+log and series behind the run's plot (``simulate(keep_series=True)``) grow with the run.
+
 The baselines are coupled to the run (common random numbers): same arrivals, service
 times and within-batch order, and the *longer* of the two customers goes to the same
 server under all three policies (:func:`qnet.games.routing.mixture.couple_flip`: the baselines'
