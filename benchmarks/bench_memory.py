@@ -4,7 +4,8 @@ Run: ``.venv/bin/python benchmarks/bench_memory.py [--points 1e6,1e7,1e8] [--spe
 
 * **Peak memory**: each point runs ``run_scenario`` (paper-ideal, analytic engine,
   ``run.decisions = N``, no per-decision series kept) in a fresh subprocess and reports
-  its peak resident set (``ru_maxrss``) and wall time; the one-shot path (the whole run in
+  its peak resident set (``VmHWM`` of /proc/self/status: ``ru_maxrss`` would carry over
+  the parent's peak across fork and exec) and wall time; the one-shot path (the whole run in
   one chunk with the per-decision log and series kept, as before streaming) is measured
   the same way at the smallest point as the baseline.
 * **Speed**: in this process, streamed (default chunks, no series) against one-shot (one
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from qnet.config import load_scenario
 from qnet.runs.runner import simulate
 n, one_shot = int(sys.argv[1]), sys.argv[2] == "1"
@@ -36,8 +37,9 @@ t0 = time.perf_counter()
 kw = {"chunk": n, "keep_series": True} if one_shot else {"keep_series": False}
 rec = simulate(sc, **kw).record
 wall = time.perf_counter() - t0
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
 print(json.dumps({"n": n, "one_shot": one_shot, "wall_s": wall,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_mib": int(hwm.split()[1]) / 1024,
                   "share_cv": rec.retained_share_game_cv,
                   "share_cv_ci95": rec.retained_share_game_cv_ci95}))
 """
@@ -98,10 +100,13 @@ def speed(n: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", default="1e6,1e7,1e8", help="decision counts, comma-separated")
-    ap.add_argument("--speed", type=float, default=1e6, help="decisions of the speed check")
+    ap.add_argument(
+        "--speed", type=float, default=1e6, help="decisions of the speed check (0: none)"
+    )
     args = ap.parse_args()
-    speed(int(args.speed))
     memory([int(float(p)) for p in args.points.split(",")])
+    if args.speed > 0:
+        speed(int(args.speed))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CHUNK_DECISIONS", "Decided", "Replayed", "TrafficStream", "decide", "replay"]
 
-CHUNK_DECISIONS = 1 << 18
+CHUNK_DECISIONS = 1 << 16
 """Decisions per chunk: bounds the run's working memory (the numbers do not depend on it)."""
 
 
