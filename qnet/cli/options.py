@@ -282,8 +282,9 @@ def results_path(out: Path | None, name: str) -> Path:
 
 
 BYTES_PER_DECISION = 300
-"""Memory per decision of a run that keeps its per-decision series for the plot (measured:
-benchmarks/bench_memory.py, one-shot point); without the plot a run streams in chunks."""
+"""Memory per decision of a run that keeps its per-decision series for the plot (measured
+~135 bytes: 439 MiB peak at 2e6 analytic decisions; the rest is room for drawing them);
+without the plot a run streams in chunks (docs/benchmarks.md#memory)."""
 
 
 def available_memory() -> int | None:
