@@ -69,13 +69,15 @@ def workers_speedup(decisions: int, replications: int) -> dict[str, float]:
 
 
 _MEASURE = """
-import resource, runpy, sys
+import runpy, sys
 sys.argv = ["qnet", *sys.argv[1:]]
 try:
     runpy.run_module("qnet", run_name="__main__")
 except SystemExit:
     pass
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+# VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec
+print([l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1],
+      file=sys.stderr)
 """
 
 
@@ -86,7 +88,7 @@ def peak_memory(decisions: int) -> float:
         cmd += ["--out", out, "--set", "engine.name=analytic"]
         cmd += ["--set", f"run.decisions={decisions}"]
         done = subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, text=True)
-    return int(done.stderr.strip().splitlines()[-1]) / 1024.0  # Linux: ru_maxrss in KiB
+    return int(done.stderr.strip().splitlines()[-1]) / 1024.0  # Linux: VmHWM in KiB
 
 
 def main() -> None:

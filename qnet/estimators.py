@@ -30,8 +30,12 @@ __all__ = [
     "batch_means",
     "PolicyComparison",
     "compare_policies",
+    "BatchAccumulator",
     "ControlVariateEstimate",
     "control_variate_batch_means",
+    "control_variate_fit",
+    "estimate_from_batches",
+    "ratio_from_batches",
     "ratio_batch_means",
     "t_quantile",
     "z_score",
@@ -114,8 +118,14 @@ def batch_means(series: np.ndarray, batches: int) -> Estimate:
         raise ValueError(f"batches = {batches}: allowed range is [2, {len(x)}]")
     size = len(x) // batches
     means = x[: size * batches].reshape(batches, size).mean(axis=1)
-    se = float(means.std(ddof=1) / np.sqrt(batches))
-    return Estimate(float(x.mean()), se, _t_half_width(se, batches), batches)
+    return estimate_from_batches(means, float(x.mean()))
+
+
+def estimate_from_batches(means: np.ndarray, mean: float) -> Estimate:
+    """The batch-means :class:`Estimate` from the b batch averages and the overall mean."""
+    batches = len(means)
+    se = float(np.std(means, ddof=1) / np.sqrt(batches))
+    return Estimate(mean, se, _t_half_width(se, batches), batches)
 
 
 def ratio_batch_means(numerator: np.ndarray, denominator: np.ndarray, batches: int) -> Estimate:
@@ -132,7 +142,13 @@ def ratio_batch_means(numerator: np.ndarray, denominator: np.ndarray, batches: i
     size = len(num) // batches
     nb = num[: size * batches].reshape(batches, size).sum(axis=1)
     db = den[: size * batches].reshape(batches, size).sum(axis=1)
-    ratio = float(num.sum() / den.sum())
+    return ratio_from_batches(nb, db, float(num.sum()), float(den.sum()))
+
+
+def ratio_from_batches(nb: np.ndarray, db: np.ndarray, num: float, den: float) -> Estimate:
+    """Ratio ``num/den`` of two totals with the delta-method CI from their batch totals."""
+    batches = len(nb)
+    ratio = float(num / den)
     # Delta method on batch totals: residuals nb - ratio * db.
     resid = nb - ratio * db
     se = float(resid.std(ddof=1) / (np.sqrt(batches) * db.mean()))
@@ -272,13 +288,160 @@ def control_variate_batch_means(
         raise ValueError(f"control_means: expected {c.shape[1]} values, got {m.shape}")
     if not np.all(np.isfinite(m)) or not np.all(np.isfinite(c)):
         raise ValueError("controls, control_means: expected finite values")
-    plain = batch_means(y, batches)
-    centred = c - c.mean(axis=0)
-    beta, *_ = np.linalg.lstsq(centred, y - y.mean(), rcond=None)
-    z = y - (c - m) @ beta
-    var_y, var_z = float(y.var()), float(z.var())
-    if var_z > 0:
+    acc = BatchAccumulator(len(y), batches, 1 + c.shape[1], moments=True)
+    acc.add(np.vstack([y, c.T]))
+    return acc.control_variate(m)
+
+
+def control_variate_fit(
+    m2: np.ndarray, mean: np.ndarray, batch_means: np.ndarray, control_means: np.ndarray
+) -> ControlVariateEstimate:
+    """:func:`control_variate_batch_means` from moments of the rows (y, c_1..c_q).
+
+    ``m2``: centred cross-products (q+1, q+1) over all n observations; ``mean``: their
+    means (q+1,); ``batch_means``: (b, q+1) batch averages. ``beta`` solves the normal
+    equations of the least-squares fit (minimum norm when a control is redundant), and
+    the adjusted series' mean, batch means and variance follow linearly from the moments.
+    """
+    m = np.asarray(control_means, dtype=float)
+    beta, *_ = np.linalg.lstsq(m2[1:, 1:], m2[1:, 0], rcond=1e-12)
+    plain = estimate_from_batches(batch_means[:, 0], float(mean[0]))
+    adjusted = estimate_from_batches(
+        batch_means[:, 0] - (batch_means[:, 1:] - m) @ beta,
+        float(mean[0] - (mean[1:] - m) @ beta),
+    )
+    var_y = float(m2[0, 0])
+    var_z = float(var_y - 2.0 * beta @ m2[1:, 0] + beta @ m2[1:, 1:] @ beta)
+    if var_z > 1e-13 * var_y:
         factor = var_y / var_z
     else:
         factor = float("inf") if var_y > 0 else 1.0
-    return ControlVariateEstimate(batch_means(z, batches), beta, factor, plain)
+    return ControlVariateEstimate(adjusted, beta, factor, plain)
+
+
+BLOCK = 1 << 15
+"""Decisions per leaf block of :class:`BatchAccumulator` (fixed, so chunking cannot matter)."""
+
+
+class BatchAccumulator:
+    """Batch sums (and centred cross-products) of q series fed in chunks of any size.
+
+    The n observations fall into ``batches`` batches of ``n // batches`` and a trailing
+    remainder (in the overall mean, not in the error estimate), as in :func:`batch_means`.
+    Each batch is cut into blocks of :data:`BLOCK` observations from its start; a block is
+    summed (numpy's pairwise sum) when its last observation arrives, and the block sums
+    (cross-products: Chan et al.'s pairwise update) are added in order. The block grid is
+    fixed by n and b, so the totals are the same bits whatever the chunks were; memory is
+    one block and O(b q^2).
+
+    Args:
+        n: observations that will be fed in total.
+        batches: number of batches b (2 <= b <= n).
+        width: number of series q (rows of each chunk).
+        moments: also keep centred cross-products (for :meth:`control_variate`).
+    """
+
+    def __init__(self, n: int, batches: int, width: int, *, moments: bool = False) -> None:
+        if not 2 <= batches <= n:
+            raise ValueError(f"batches = {batches}: allowed range is [2, {n}]")
+        size = n // batches
+        ends = [size * (i + 1) for i in range(batches)] + [n]
+        self._ends, self._n, self._q = ends, n, width
+        self._seg, self._pos, self._start = 0, 0, 0
+        self._pending: list[np.ndarray] = []
+        self.count = np.zeros(batches + 1, dtype=np.int64)
+        self.sums = np.zeros((batches + 1, width))
+        self._mean = np.zeros((batches + 1, width)) if moments else None
+        self._m2 = np.zeros((batches + 1, width, width)) if moments else None
+
+    def add(self, rows: np.ndarray) -> None:
+        """Feed the next chunk: ``rows`` of shape (q, m) (or (m,) when q = 1)."""
+        rows = np.asarray(rows, dtype=float).reshape(self._q, -1)
+        m = rows.shape[1]
+        if self._pos + m > self._n:
+            raise ValueError(f"rows: {self._pos + m} observations fed, {self._n} expected")
+        i = 0
+        while i < m:
+            while self._pos == self._ends[self._seg] and self._seg < len(self._ends) - 1:
+                self._seg += 1
+                self._start = self._pos
+            end = min(
+                self._ends[self._seg],
+                self._start + BLOCK * (1 + (self._pos - self._start) // BLOCK),
+            )
+            take = min(m - i, end - self._pos)
+            self._pending.append(rows[:, i : i + take])
+            i += take
+            self._pos += take
+            if self._pos == end:
+                self._block(
+                    np.concatenate(self._pending, axis=1)
+                    if len(self._pending) > 1
+                    else self._pending[0]
+                )
+                self._pending = []
+
+    def _block(self, block: np.ndarray) -> None:
+        s, k = self._seg, block.shape[1]
+        total = block.sum(axis=1)
+        self.sums[s] += total
+        if self._mean is not None and self._m2 is not None:
+            mean = total / k
+            d = block - mean[:, None]
+            m2 = np.empty((self._q, self._q))
+            for a in range(self._q):
+                for b in range(a, self._q):
+                    m2[a, b] = m2[b, a] = float((d[a] * d[b]).sum())
+            self._mean[s], self._m2[s] = _chan(
+                self.count[s], self._mean[s], self._m2[s], k, mean, m2
+            )
+        self.count[s] += k
+
+    def _check_full(self) -> None:
+        if self._pos != self._n:
+            raise ValueError(f"rows: {self._pos} observations fed, {self._n} expected")
+
+    @property
+    def batch_means(self) -> np.ndarray:
+        """(b, q) batch averages."""
+        return self.sums[:-1] / self.count[:-1, None]
+
+    @property
+    def mean(self) -> np.ndarray:
+        """(q,) averages over all n observations."""
+        return self.sums.sum(axis=0) / self._n
+
+    def estimate(self, row: int = 0) -> Estimate:
+        """:func:`batch_means` of series ``row``."""
+        self._check_full()
+        return estimate_from_batches(self.batch_means[:, row], float(self.mean[row]))
+
+    def ratio(self, num: int, den: int) -> Estimate:
+        """:func:`ratio_batch_means` of series ``num`` over series ``den``."""
+        self._check_full()
+        total = self.sums.sum(axis=0)
+        return ratio_from_batches(self.sums[:-1, num], self.sums[:-1, den], total[num], total[den])
+
+    def control_variate(self, control_means: np.ndarray) -> ControlVariateEstimate:
+        """:func:`control_variate_batch_means` of row 0 with rows 1.. as the controls."""
+        self._check_full()
+        if self._mean is None or self._m2 is None:
+            raise ValueError("control_variate: the accumulator was made without moments")
+        n, mean, m2 = 0, np.zeros(self._q), np.zeros((self._q, self._q))
+        for s in range(len(self.count)):
+            n_s = int(self.count[s])
+            if n_s:
+                mean, m2 = _chan(n, mean, m2, n_s, self._mean[s], self._m2[s])
+                n += n_s
+        return control_variate_fit(m2 / n, self.mean, self.batch_means, control_means)
+
+
+def _chan(
+    n_a: int, mean_a: np.ndarray, m2_a: np.ndarray, n_b: int, mean_b: np.ndarray, m2_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and centred cross-products of two merged samples (Chan, Golub & LeVeque)."""
+    if n_a == 0:
+        return mean_b.copy(), m2_b.copy()
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    return mean_a + delta * (n_b / n), m2_a + m2_b + np.outer(delta, delta) * (n_a * n_b / n)

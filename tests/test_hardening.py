@@ -167,10 +167,11 @@ def test_link_prediction_is_finite_at_the_slowest_allowed_values() -> None:
     assert 0.0 < pred.pair_rate_hz < 1e-2
 
 
-def test_too_many_decisions_are_refused_up_front(
+def test_a_plot_too_big_for_memory_is_refused_up_front(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """run.decisions = 1e8 (the documented maximum) on 8 GiB: refused, naming what fits."""
+    """run.decisions = 1e8 (the documented maximum) with the plot on 8 GiB: refused, naming
+    what fits and --no-plot (the plot's per-decision series are the only unbounded part)."""
     import qnet.cli.options as options
 
     monkeypatch.setattr(options, "available_memory", lambda: 8 * 2**30)
@@ -178,27 +179,42 @@ def test_too_many_decisions_are_refused_up_front(
     msg = _one_error(["run", "s.toml", "--set", "run.decisions=100000000"], cwd=tmp_path)
     fits = 8 * 2**30 // options.BYTES_PER_DECISION
     assert msg == (
-        "run.decisions = 100000000 needs about 27.9 GiB of memory (300 bytes per decision), "
-        f"more than the 8.0 GiB available: the largest value that fits is {fits} "
-        "(run several seeds instead)"
+        "run.decisions = 100000000 with the plot needs about 27.9 GiB of memory (300 bytes per "
+        "decision for the per-decision series it draws), more than the 8.0 GiB available: the "
+        f"largest value that fits is {fits}, or use --no-plot (the run then streams its "
+        "decisions in bounded memory)"
     )
     assert _files(tmp_path) == [Path("s.toml")]  # nothing written
 
 
-def test_a_sweep_whose_points_do_not_fit_is_refused_up_front(
+def test_without_the_plot_a_run_is_not_refused_for_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every worker holds one point's arrays: 2 workers x 1000 decisions x 300 B > 500 kB."""
+    """With --no-plot (and in sweeps) a run streams its decisions: 1 kB "available" is no
+    reason to refuse it, while the same run with the plot is refused."""
     import qnet.cli.options as options
 
-    monkeypatch.setattr(options, "available_memory", lambda: 500_000)
-    sweep = _sweep_file(tmp_path)
-    msg = _one_error(["sweep", str(sweep), "--workers", "2", "--store", "r.sqlite"], tmp_path)
-    assert msg == (
-        f"{sweep}: run.decisions = 1000 needs about 0.6 MiB of memory on 2 workers "
-        "(300 bytes per decision), more than the 0.5 MiB available: the largest value that "
-        "fits is 833 (run several seeds instead)"
+    monkeypatch.setattr(options, "available_memory", lambda: 1000)
+    (tmp_path / "s.toml").write_text(TINY)
+    assert "--no-plot" in _one_error(["run", "s.toml"], cwd=tmp_path)
+    res = CliRunner().invoke(
+        app, ["run", str(tmp_path / "s.toml"), "--no-plot", "--json", "--out", str(tmp_path / "o")]
     )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["record"]["decisions"] > 0
+
+
+def test_a_sum_threshold_run_keeps_every_decision_so_it_is_refused_for_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sum-threshold run does not stream: --no-plot does not lift the memory refusal."""
+    import qnet.cli.options as options
+
+    monkeypatch.setattr(options, "available_memory", lambda: 1000)
+    (tmp_path / "s.toml").write_text(TINY + '[game]\nkind = "sum_threshold"\n')
+    msg = _one_error(["run", "s.toml", "--no-plot"], cwd=tmp_path)
+    assert "of this game (it keeps every decision)" in msg and "--no-plot" not in msg
+    assert _files(tmp_path) == [Path("s.toml")]
 
 
 # ---------------------------------------------------------------- 3. nonsense with rc 0

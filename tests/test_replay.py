@@ -154,3 +154,29 @@ def test_a12_mean_wait_against_replay(policy: str) -> None:
     est = batch_means(r.pair_wait[50_000:], batches=20)
     assert est.contains(expected, level=0.99), (est, expected)
     assert est.ci95 < 0.2
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000, 4999])
+def test_replay_in_chunks_equals_one_replay(chunk: int) -> None:
+    """QueueReplayer carries each server's walk, floor and last batch from chunk to chunk:
+    the waits and idle work equal one replay of everything, bit for bit."""
+    from qnet.queues.replay import QueueReplayer
+
+    rng = np.random.default_rng(11)
+    n = 5000
+    t = np.cumsum(rng.exponential(1 / 0.8, n))
+    x1, x2 = rng.exponential(1.0, (2, n))
+    o_a, o_b = np.where(rng.random((2, n)) < 0.5, 1, -1)
+    first = rng.random(n) < 0.5
+    whole = replay_queue(t, x1, x2, o_a, o_b, first_is_a=first, baseline_work=warmup_work(ALPHA))
+    rep = QueueReplayer(warmup_work(ALPHA))
+    parts = [
+        rep.replay(t[s], x1[s], x2[s], o_a[s], o_b[s], first_is_a=first[s])
+        for s in (slice(i, i + chunk) for i in range(0, n, chunk))
+    ]
+    for field in ("wait_a", "wait_b", "idle_work", "split"):
+        got = np.concatenate([getattr(p, field) for p in parts])
+        assert np.array_equal(got, getattr(whole, field)), field
+    assert whole.wait_a.max() > 5.0  # the queue did build up across chunk boundaries
+    with pytest.raises(ValueError, match="non-decreasing"):
+        rep.replay(t[:1], x1[:1], x2[:1], o_a[:1], o_b[:1], first_is_a=first[:1])

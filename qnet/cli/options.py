@@ -282,7 +282,9 @@ def results_path(out: Path | None, name: str) -> Path:
 
 
 BYTES_PER_DECISION = 300
-"""Peak memory of one decision in a run (measured: 268 bytes, analytic engine, 1e6 decisions)."""
+"""Memory per decision of a run that keeps its per-decision series for the plot (measured
+~135 bytes: 439 MiB peak at 2e6 analytic decisions; the rest is room for drawing them);
+without the plot a run streams in chunks (docs/benchmarks.md#memory)."""
 
 
 def available_memory() -> int | None:
@@ -297,20 +299,27 @@ def available_memory() -> int | None:
     return None
 
 
-def decisions_memory_error(decisions: int, processes: int = 1) -> str | None:
-    """Why ``processes`` runs of ``decisions`` decisions each would not fit in memory, or None."""
+def plot_memory_error(decisions: int, streams: bool = True) -> str | None:
+    """Why a run keeping the per-decision series of ``decisions`` decisions would not fit,
+    or None; ``streams``: the run streams in bounded memory without the plot."""
     free = available_memory()
     if free is None:
         return None
-    need = decisions * BYTES_PER_DECISION * processes
+    need = decisions * BYTES_PER_DECISION
     if need <= free:
         return None
-    fits = free // (BYTES_PER_DECISION * processes)
-    each = f" on {processes} workers" if processes > 1 else ""
+    keeps = "with the plot" if streams else "of this game (it keeps every decision)"
+    way_out = (
+        ", or use --no-plot (the run then streams its decisions in bounded memory)"
+        if streams
+        else ""
+    )
     return (
-        f"run.decisions = {decisions} needs about {_size(need)} of memory{each} "
-        f"({BYTES_PER_DECISION} bytes per decision), more than the {_size(free)} available: "
-        f"the largest value that fits is {fits} (run several seeds instead)"
+        f"run.decisions = {decisions} {keeps} needs about {_size(need)} of memory "
+        f"({BYTES_PER_DECISION} bytes per decision for the per-decision series it "
+        f"{'draws' if streams else 'keeps'}), "
+        f"more than the {_size(free)} available: the largest value that fits is "
+        f"{free // BYTES_PER_DECISION}{way_out}"
     )
 
 

@@ -13,9 +13,9 @@ from qnet.cli.options import (
     OutOption,
     SeedOption,
     SetOption,
-    decisions_memory_error,
     fail,
     json_text,
+    plot_memory_error,
     print_json,
     results_path,
     scenario_or_exit,
@@ -242,10 +242,6 @@ def run_command(
         fail(f"--target-width = {target_width}: allowed range is (0, inf)")
         return
     scenario = scenario_or_exit(scenario_path, sets, seed)
-    too_big = decisions_memory_error(scenario.run.decisions)
-    if too_big is not None:
-        fail(too_big)
-        return
     if scenario.game.kind != "routing" and (replications > 1 or workers != 1 or scheduler):
         fail(
             f"--replications/--workers/--scheduler: not available for game.kind = "
@@ -255,9 +251,14 @@ def run_command(
     if replications > 1 or workers != 1 or scheduler is not None:
         _run_replicated(scenario, replications, workers, scheduler, target_width, as_json, out)
         return
+    routing = scenario.game.kind == "routing"  # only the routing run streams its decisions
+    too_big = plot_memory_error(scenario.run.decisions, routing) if plot or not routing else None
+    if too_big is not None:
+        fail(too_big)
+        return
     try:
         with stage_progress("building strategy profile", disable=as_json) as progress:
-            output = simulate(scenario, progress, target_half_width=target_width)
+            output = simulate(scenario, progress, target_half_width=target_width, keep_series=plot)
     except (ScenarioError, ValueError) as err:
         fail(str(err))
         return
@@ -266,7 +267,6 @@ def run_command(
     summary = rec.summary()
     json_path = write_atomic(results_path(out, f"{stem}.json"), json_text(summary))
     summary["results_json"] = str(json_path)
-    routing = scenario.game.kind == "routing"
     plot = plot and routing  # the run figure draws the routing game's gaps
     if plot:
         summary["plot_png"] = str(_plot(output, results_path(out, f"{stem}.png")))

@@ -12,7 +12,6 @@ import typer
 from qnet.cli.options import (
     JsonOption,
     check_range,
-    decisions_memory_error,
     fail,
     print_json,
 )
@@ -82,11 +81,6 @@ def sweep_command(
     check_range("--connect-timeout", connect_timeout, 0, open_low=True)
     console = Console(stderr=True)
     n_workers = workers or os.cpu_count() or 1
-    points = sweep.points()
-    biggest = max(p.scenario.run.decisions for p in points)
-    too_big = decisions_memory_error(biggest, 1 if scheduler else min(n_workers, len(points)))
-    if too_big is not None:  # a remote Dask cluster has its own memory: checked per worker
-        fail(f"{sweep_path}: {too_big}")
     where = f"Dask {scheduler}" if scheduler else f"{n_workers} local process(es)"
     executor_cm = (
         dask_executor(scheduler, workers, connect_timeout) if scheduler else nullcontext(None)

@@ -34,6 +34,7 @@ for K up to tens); everything else is vectorized.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,10 @@ if TYPE_CHECKING:
     from qnet.config import Scenario
 
 __all__ = [
+    "AnalyticEngine",
+    "clone_stream",
     "LinkModel",
+    "PairStore",
     "PairSupply",
     "link_model",
     "measure_pairs",
@@ -212,29 +216,127 @@ class PairSupply:
     discarded: int
 
 
+GENERATION_DRAWS = 1 << 16
+"""Generation times drawn per refill of :class:`_GenerationTimes` (memory, not numbers)."""
+
+
+def clone_stream(rng: np.random.Generator) -> np.random.Generator:
+    """An independent generator at the same point of the same stream."""
+    out = np.random.Generator(type(rng.bit_generator)())
+    out.bit_generator.state = rng.bit_generator.state
+    return out
+
+
 class _GenerationTimes:
-    """Buffered draws of the time from a slot pair's restart to its pair becoming usable."""
+    """Draws of the time from a slot pair's restart to its pair becoming usable.
+
+    The stream is consumed in segments of ``size`` draws: ``size`` geometric failure
+    counts, then ``size`` binomial splits of them into full and short attempts. A segment
+    is drawn lazily, :data:`GENERATION_DRAWS` at a time, from two positions of the stream
+    (a clone reads the geometrics while the stream itself, advanced past them, reads the
+    binomials), so memory stays bounded while the values are those of drawing each whole
+    segment at once.
+    """
 
     def __init__(self, model: LinkModel, rng: np.random.Generator, size: int) -> None:
         self._m, self._rng, self._size = model, rng, max(size, 64)
-        self._buf: list[float] = []
-        self._i = 0
+        self._left = 0
+        self._geo = rng
+        self.next: Callable[[], float] = self._times().__next__
+        """The next generation time [s] (a bound generator step: cheap per call)."""
 
-    def _refill(self) -> None:
+    def _times(self) -> Iterator[float]:
+        while True:
+            yield from self._refill()
+
+    def _refill(self) -> list[float]:
         m, rng = self._m, self._rng
-        failures = rng.geometric(m.success_probability, self._size) - 1
         p, r1 = m.success_probability, m.round_one_pass_probability
+        if self._left == 0:  # a new segment: geometrics read by a clone, rng skips them
+            self._geo = clone_stream(rng)
+            for start in range(0, self._size, GENERATION_DRAWS):
+                rng.geometric(p, min(GENERATION_DRAWS, self._size - start))
+            self._left = self._size
+        k = min(self._left, GENERATION_DRAWS)
+        self._left -= k
+        failures = self._geo.geometric(p, k) - 1
         full_share = (r1 - p) / (1 - p) if p < 1 else 0.0
         full = rng.binomial(failures, full_share)
         dur = (failures - full) * m.attempt_fail_s + (full + 1) * m.attempt_full_s
-        self._buf = dur.tolist()
-        self._i = 0
+        return dur.tolist()
 
     def __call__(self) -> float:
-        if self._i >= len(self._buf):
-            self._refill()
-        self._i += 1
-        return self._buf[self._i - 1]
+        return self.next()
+
+
+class PairStore:
+    """The K slot pairs and the agreement rule, fed decision times chunk by chunk.
+
+    The slots' herald times and the counters carry over between chunks, so feeding the
+    decisions in chunks gives what one call on all of them gives.
+
+    Args:
+        model: the link.
+        rng: the generation stream.
+        decisions: how many decisions will be fed in total (sets the draw segments).
+    """
+
+    def __init__(self, model: LinkModel, rng: np.random.Generator, decisions: int) -> None:
+        self._m = model
+        self._gen = _GenerationTimes(model, rng, decisions + model.slots)
+        # herald[k]: station herald time of slot k's current (stored or in-progress) pair;
+        # a slot freed at time f heralds its next pair at f + gen() - delay.
+        self._herald = [self._gen() - model.usable_delay_s for _ in range(model.slots)]
+        self._scheduled = model.slots
+        self.discarded = 0
+        self._end = 0.0
+
+    @property
+    def heralded(self) -> int:
+        """Pairs heralded up to the last decision fed (not those still in progress)."""
+        return self._scheduled - sum(1 for h in self._herald if h > self._end)
+
+    def supply(
+        self, t_s: np.ndarray, wants_pair: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(used, available, herald time of the used pair) for the next decision times."""
+        t_list = np.asarray(t_s, dtype=float).tolist()
+        wants = [True] * len(t_list) if wants_pair is None else np.asarray(wants_pair).tolist()
+        n = len(t_list)
+        gen, herald, model = self._gen.next, self._herald, self._m
+        delay = model.usable_delay_s
+        discard = model.discard_age_s
+        oldest = model.selection == "oldest"
+        scheduled = self._scheduled
+        discarded = self.discarded
+        used = np.zeros(n, dtype=bool)
+        available = np.zeros(n, dtype=bool)
+        herald_used = np.full(n, np.nan)
+        for i, t in enumerate(t_list):
+            best = -1
+            best_h = 0.0
+            for k in range(model.slots):
+                h = herald[k]
+                if discard is not None and h + discard <= t:
+                    while h + discard <= t:
+                        h += discard + gen() - delay
+                        scheduled += 1
+                        discarded += 1
+                    herald[k] = h
+                if h + delay <= t and (best < 0 or (h < best_h if oldest else h > best_h)):
+                    best, best_h = k, h
+            if best >= 0:
+                available[i] = True
+                if not wants[i]:
+                    continue
+                used[i] = True
+                herald_used[i] = best_h
+                herald[best] = t + gen() - delay
+                scheduled += 1
+        self._scheduled, self.discarded = scheduled, discarded
+        if n:
+            self._end = t_list[-1]
+        return used, available, herald_used
 
 
 def sample_pair_supply(
@@ -248,46 +350,10 @@ def sample_pair_supply(
     ``wants_pair[i]`` False: decision i leaves an available pair in store (default: every
     decision consumes one when it can).
     """
-    t_list = np.asarray(t_s, dtype=float).tolist()
-    wants = [True] * len(t_list) if wants_pair is None else np.asarray(wants_pair).tolist()
-    n = len(t_list)
-    gen = _GenerationTimes(model, rng, n + model.slots)
-    delay = model.usable_delay_s
-    discard = model.discard_age_s
-    oldest = model.selection == "oldest"
-    # herald[k]: station herald time of slot k's current (stored or in-progress) pair;
-    # a slot freed at time f heralds its next pair at f + gen() - delay.
-    herald = [gen() - delay for _ in range(model.slots)]
-    scheduled = model.slots
-    discarded = 0
-    used = np.zeros(n, dtype=bool)
-    available = np.zeros(n, dtype=bool)
-    herald_used = np.full(n, np.nan)
-    for i, t in enumerate(t_list):
-        best = -1
-        best_h = 0.0
-        for k in range(model.slots):
-            h = herald[k]
-            if discard is not None and h + discard <= t:
-                while h + discard <= t:
-                    h += discard + gen() - delay
-                    scheduled += 1
-                    discarded += 1
-                herald[k] = h
-            if h + delay <= t and (best < 0 or (h < best_h if oldest else h > best_h)):
-                best, best_h = k, h
-        if best >= 0:
-            available[i] = True
-            if not wants[i]:
-                continue
-            used[i] = True
-            herald_used[i] = best_h
-            herald[best] = t + gen() - delay
-            scheduled += 1
+    store = PairStore(model, rng, len(t_s))
+    used, available, herald_used = store.supply(t_s, wants_pair)
     # Pairs scheduled but not yet heralded by the last decision do not count.
-    end = t_list[-1] if n else 0.0
-    heralded = scheduled - sum(1 for h in herald if h > end)
-    return PairSupply(used, available, herald_used, heralded, discarded)
+    return PairSupply(used, available, herald_used, store.heralded, store.discarded)
 
 
 def stored_pair_tensors(age_s: np.ndarray, model: LinkModel) -> tuple[np.ndarray, np.ndarray]:
@@ -352,6 +418,51 @@ def measure_pairs(
     return out_a, out_b
 
 
+class AnalyticEngine:
+    """The analytic engine fed the decisions chunk by chunk (pair store and streams carry over).
+
+    ``rngs`` holds the named streams ``"link"`` (generation) and ``"outcomes"``;
+    ``decisions`` is the total number of decisions that will be fed.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        rngs: dict[str, np.random.Generator],
+        decisions: int,
+        model: LinkModel | None = None,
+    ) -> None:
+        self._m = model if model is not None else link_model(scenario)
+        self._outcomes = rngs["outcomes"]
+        self._store = PairStore(self._m, rngs["link"], decisions)
+        self._readout = readout_factor(self._m.readout_error_a, self._m.readout_error_b)
+
+    def decide(self, t_s: np.ndarray, settings: MeasurementSettings, flip: np.ndarray) -> PairUse:
+        """Pairs supplied and measured at the next decision times ``t_s``; the pair
+        counters are the run's totals so far."""
+        n = len(t_s)
+        outcome_u = self._outcomes.random((n, 2))
+        used, available, herald_used = self._store.supply(t_s, settings.wants_pair)
+        age = np.full(n, np.nan)
+        fid = np.full(n, np.nan)
+        age[used] = t_s[used] - herald_used[used]
+        tensors, fid_used = stored_pair_tensors(age[used], self._m)
+        fid[used] = fid_used
+        out_a, out_b = measure_pairs(
+            settings, used, tensors, flip, readout_factor=self._readout, outcome_uniforms=outcome_u
+        )
+        return PairUse(
+            available=available,
+            used=used,
+            outcome_a=out_a,
+            outcome_b=out_b,
+            pair_age_s=age,
+            pair_fidelity=fid,
+            pairs_heralded=self._store.heralded,
+            pairs_discarded=self._store.discarded,
+        )
+
+
 def run_analytic(
     scenario: Scenario,
     t_s: np.ndarray,
@@ -361,35 +472,6 @@ def run_analytic(
     *,
     model: LinkModel | None = None,
 ) -> PairUse:
-    """Pairs supplied and measured by the analytic engine at the decision times ``t_s``.
-
-    ``rngs`` holds the named streams ``"link"`` (generation) and ``"outcomes"``.
-    """
-    model = model if model is not None else link_model(scenario)
-    n = len(t_s)
-    outcome_u = rngs["outcomes"].random((n, 2))
-    supply = sample_pair_supply(t_s, model, rngs["link"], settings.wants_pair)
-    age = np.full(n, np.nan)
-    fid = np.full(n, np.nan)
-    used = supply.used_pair
-    age[used] = t_s[used] - supply.herald_s[used]
-    tensors, fid_used = stored_pair_tensors(age[used], model)
-    fid[used] = fid_used
-    out_a, out_b = measure_pairs(
-        settings,
-        used,
-        tensors,
-        flip,
-        readout_factor=readout_factor(model.readout_error_a, model.readout_error_b),
-        outcome_uniforms=outcome_u,
-    )
-    return PairUse(
-        available=supply.available,
-        used=used,
-        outcome_a=out_a,
-        outcome_b=out_b,
-        pair_age_s=age,
-        pair_fidelity=fid,
-        pairs_heralded=supply.heralded,
-        pairs_discarded=supply.discarded,
-    )
+    """Pairs supplied and measured by the analytic engine at the decision times ``t_s``
+    (one chunk of :class:`AnalyticEngine`)."""
+    return AnalyticEngine(scenario, rngs, len(t_s), model).decide(t_s, settings, flip)

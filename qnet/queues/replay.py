@@ -32,6 +32,8 @@ import numpy as np
 __all__ = [
     "BaselineWork",
     "QueueReplay",
+    "QueueReplayer",
+    "ServerState",
     "power_work",
     "replay_queue",
     "warmup_work",
@@ -88,32 +90,55 @@ class QueueReplay:
         return 0.5 * (self.wait_a + self.wait_b)
 
 
+@dataclass
+class ServerState:
+    """Where one server's Lindley walk stands after the batches replayed so far.
+
+    Attributes:
+        walk: the unreflected walk S of the last batch (``None``: no batch yet).
+        floor: its running minimum, floored at 0.
+        t: arrival time of the last batch; ``work``: that batch's total service time.
+    """
+
+    walk: float | None = None
+    floor: float = 0.0
+    t: float = 0.0
+    work: float = 0.0
+
+
 def _server_lindley(
-    t: np.ndarray, work: np.ndarray, start: float = 0.0
+    t: np.ndarray, work: np.ndarray, state: ServerState, start: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Virtual waits V_k and idle periods I_k before each batch (reflected random walk).
 
     ``t`` are the batch arrival times (sorted), ``work`` their total service times. The
-    server is empty at time ``start``; ``I_k`` is the idle time that ends at batch k.
+    server is empty at time ``start`` before its first batch; ``state`` carries the walk
+    from the previous chunk and is updated, so that a replay in chunks adds the same
+    numbers in the same order as one replay of everything. ``I_k`` is the idle time that
+    ends at batch k.
     """
     n = len(t)
     if n == 0:
         return np.zeros(0), np.zeros(0)
     # Increment of the unreflected walk at batch k: work of batch k-1 minus the gap.
-    prev_end = np.empty(n)
-    prev_end[0] = start
-    prev_end[1:] = t[:-1] + work[:-1]
     steps = np.empty(n)
-    steps[0] = start - t[0]
+    if state.walk is None:
+        steps[0] = start - t[0]
+    else:
+        steps[0] = state.walk + (state.work - (t[0] - state.t))
     steps[1:] = work[:-1] - np.diff(t)
     # S_k: cumulative sum of steps; the reflection adds back the running min below 0.
     walk = np.cumsum(steps)
     floor = np.minimum.accumulate(np.minimum(walk, 0.0))
+    if state.walk is not None:
+        np.minimum(floor, state.floor, out=floor)
     wait = walk - floor
     # Idle time ending at batch k is how far the walk pushed a fresh minimum below 0.
     idle = np.empty(n)
-    idle[0] = -floor[0]
+    idle[0] = (state.floor if state.walk is not None else 0.0) - floor[0]
     idle[1:] = floor[:-1] - floor[1:]
+    state.walk, state.floor = float(walk[-1]), float(floor[-1])
+    state.t, state.work = float(t[-1]), float(work[-1])
     # Guard tiny negative round-off from the cumulative sums.
     np.maximum(wait, 0.0, out=wait)
     np.maximum(idle, 0.0, out=idle)
@@ -133,6 +158,9 @@ def replay_queue(
 ) -> QueueReplay:
     """Replay decisions through two FCFS servers with a preemptible baseline task (App. A 1).
 
+    One call replays everything; :class:`QueueReplayer` replays the same decisions in
+    chunks with the same result.
+
     Args:
         t: customer-pair arrival times, non-decreasing.
         x1: service time of router A's customer; ``x2``: router B's.
@@ -145,41 +173,69 @@ def replay_queue(
     Returns:
         A :class:`QueueReplay` with per-decision waits and idle-period baseline work.
     """
-    t = np.asarray(t, dtype=float)
-    n = len(t)
-    cols = {"x1": x1, "x2": x2, "o_a": o_a, "o_b": o_b, "first_is_a": first_is_a}
-    for name, col in cols.items():
-        if np.shape(col) != (n,):
-            raise ValueError(f"{name}: expected shape ({n},), got {np.shape(col)}")
-    if n and np.any(np.diff(t) < 0):
-        raise ValueError("t: arrival times must be non-decreasing")
-    x1 = np.asarray(x1, dtype=float)
-    x2 = np.asarray(x2, dtype=float)
-    a_up = np.asarray(o_a) > 0
-    b_up = np.asarray(o_b) > 0
-    if not (np.all(np.abs(o_a) == 1) and np.all(np.abs(o_b) == 1)):
-        raise ValueError("o_a, o_b: outputs must be +1 or -1")
-    first_is_a = np.asarray(first_is_a, dtype=bool)
-    bunched = a_up == b_up
+    return QueueReplayer(baseline_work, start).replay(t, x1, x2, o_a, o_b, first_is_a=first_is_a)
 
-    wait_a = np.empty(n)
-    wait_b = np.empty(n)
-    idle_work = np.zeros(n)
-    for server_up in (True, False):
-        a_here = a_up == server_up
-        b_here = b_up == server_up
-        idx = np.flatnonzero(a_here | b_here)
-        work = x1[idx] * a_here[idx] + x2[idx] * b_here[idx]
-        v, idle = _server_lindley(t[idx], work, start)
-        # Second customer of a bunched batch also waits for its partner.
-        both = bunched[idx]
-        a_first = first_is_a[idx]
-        extra_a = np.where(both & ~a_first, x2[idx], 0.0)
-        extra_b = np.where(both & a_first, x1[idx], 0.0)
-        sel_a = a_here[idx]
-        sel_b = b_here[idx]
-        wait_a[idx[sel_a]] = (v + extra_a)[sel_a]
-        wait_b[idx[sel_b]] = (v + extra_b)[sel_b]
-        if baseline_work is not None:
-            idle_work[idx] += baseline_work(idle)
-    return QueueReplay(wait_a=wait_a, wait_b=wait_b, idle_work=idle_work, split=~bunched)
+
+class QueueReplayer:
+    """The two servers' state carried from chunk to chunk of a replay (bounded memory).
+
+    ``replay`` on consecutive chunks of the decisions returns, chunk by chunk, exactly
+    what :func:`replay_queue` returns for all of them at once.
+    """
+
+    def __init__(self, baseline_work: BaselineWork | None = None, start: float = 0.0) -> None:
+        self._work, self._start = baseline_work, start
+        self._servers = {True: ServerState(), False: ServerState()}
+        self._last_t = -np.inf
+
+    def replay(
+        self,
+        t: np.ndarray,
+        x1: np.ndarray,
+        x2: np.ndarray,
+        o_a: np.ndarray,
+        o_b: np.ndarray,
+        *,
+        first_is_a: np.ndarray,
+    ) -> QueueReplay:
+        """Replay the next chunk of decisions (arguments as in :func:`replay_queue`)."""
+        t = np.asarray(t, dtype=float)
+        n = len(t)
+        cols = {"x1": x1, "x2": x2, "o_a": o_a, "o_b": o_b, "first_is_a": first_is_a}
+        for name, col in cols.items():
+            if np.shape(col) != (n,):
+                raise ValueError(f"{name}: expected shape ({n},), got {np.shape(col)}")
+        if n and (np.any(np.diff(t) < 0) or t[0] < self._last_t):
+            raise ValueError("t: arrival times must be non-decreasing")
+        x1 = np.asarray(x1, dtype=float)
+        x2 = np.asarray(x2, dtype=float)
+        a_up = np.asarray(o_a) > 0
+        b_up = np.asarray(o_b) > 0
+        if not (np.all(np.abs(o_a) == 1) and np.all(np.abs(o_b) == 1)):
+            raise ValueError("o_a, o_b: outputs must be +1 or -1")
+        first_is_a = np.asarray(first_is_a, dtype=bool)
+        bunched = a_up == b_up
+        if n:
+            self._last_t = float(t[-1])
+
+        wait_a = np.empty(n)
+        wait_b = np.empty(n)
+        idle_work = np.zeros(n)
+        for server_up in (True, False):
+            a_here = a_up == server_up
+            b_here = b_up == server_up
+            idx = np.flatnonzero(a_here | b_here)
+            work = x1[idx] * a_here[idx] + x2[idx] * b_here[idx]
+            v, idle = _server_lindley(t[idx], work, self._servers[server_up], self._start)
+            # Second customer of a bunched batch also waits for its partner.
+            both = bunched[idx]
+            a_first = first_is_a[idx]
+            extra_a = np.where(both & ~a_first, x2[idx], 0.0)
+            extra_b = np.where(both & a_first, x1[idx], 0.0)
+            sel_a = a_here[idx]
+            sel_b = b_here[idx]
+            wait_a[idx[sel_a]] = (v + extra_a)[sel_a]
+            wait_b[idx[sel_b]] = (v + extra_b)[sel_b]
+            if self._work is not None:
+                idle_work[idx] += self._work(idle)
+        return QueueReplay(wait_a=wait_a, wait_b=wait_b, idle_work=idle_work, split=~bunched)

@@ -86,7 +86,7 @@ def _replication(args: tuple[Scenario, float]) -> RunRecord:
     from qnet.runs.runner import simulate
 
     scenario, target = args
-    return simulate(scenario, target_half_width=target).record
+    return simulate(scenario, target_half_width=target, keep_series=False).record
 
 
 def _combine_estimate(

@@ -13,6 +13,13 @@ shared random numbers: mixture choices and flip bit), order (within-batch order 
 queue), baseline (the classical baseline's mixture choice), pilot (the noise-aware profile's
 short look at the link). Same seed, same run.
 
+Memory. The decisions stream through the engine, the queue replay and the estimators in
+chunks (:mod:`qnet.runs.stream`: pass 1 makes the decisions and keeps 2 bits each, pass 2
+redraws the same streams and replays the three policies into streaming accumulators), so
+memory does not grow with ``run.decisions``; each stream is drawn chunk by chunk in the
+order of one draw, so the record does not depend on the chunk size. Only the per-decision
+log and series behind the run's plot (``simulate(keep_series=True)``) grow with the run.
+
 The baselines are coupled to the run (common random numbers): same arrivals, service
 times and within-batch order, and the *longer* of the two customers goes to the same
 server under all three policies (:func:`qnet.games.routing.mixture.couple_flip`: the baselines'
@@ -53,29 +60,19 @@ from qnet.decisions.log import DecisionLog
 from qnet.decisions.step import DecisionStep
 from qnet.engines.analytic import link_model, sample_pair_supply, stored_pair_tensors
 from qnet.engines.base import PairUse, Progress
-from qnet.estimators import (
-    POLICIES,
-    Estimate,
-    PolicyComparison,
-    batch_means,
-    compare_policies,
-    control_variate_batch_means,
-    ratio_batch_means,
-)
+from qnet.estimators import POLICIES, Estimate, PolicyComparison
 from qnet.games.routing.profile import RoutingProfile, build_profile
 from qnet.physics.noise import availability_mix, readout_factor
 from qnet.queues.model import (
     baseline_throughput_power,
     baseline_throughput_warmup,
 )
-from qnet.queues.replay import power_work, replay_queue, warmup_work
-from qnet.runs.controls import game_controls
 from qnet.runs.record import RunRecord
+from qnet.runs.stream import CHUNK_DECISIONS, Decided, decide, replay
 from qnet.runs.verdict import DEFAULT_TARGET_HALF_WIDTH, decisions_for_half_width, verdict
 
 if TYPE_CHECKING:
     from qnet.engines.analytic import LinkModel
-    from qnet.estimators import ControlVariateEstimate
 
 __all__ = [
     "MIN_IDEAL_REDUCTION",
@@ -126,17 +123,19 @@ class RunOutput:
 
     Attributes:
         record: the flat :class:`RunRecord`.
-        log: the engine's decision log (all decisions, warm-up included).
+        log: the engine's decision log (all decisions, warm-up included); None unless
+            the run kept its per-decision series (``simulate(keep_series=True)``).
         profile: the routing profile that was played.
         comparison: the policy comparison on the measured decisions.
-        reduction_series: per-decision Wq(classical) - Wq(quantum) (measured part).
+        reduction_series: per-decision Wq(classical) - Wq(quantum) (measured part; empty
+            unless kept, like the two series below).
         reduction_game_series: per-decision (A_qu - A_cl)/2 terms (measured part).
         reduction_game_cv_series: those terms adjusted by the fitted control variates
             (their mean is ``record.gap_reduction_game_cv``).
     """
 
     record: RunRecord
-    log: DecisionLog
+    log: DecisionLog | None
     profile: RoutingProfile
     comparison: PolicyComparison
     reduction_series: np.ndarray
@@ -151,19 +150,8 @@ def run_decisions(
     rngs: dict[str, np.random.Generator],
     progress: Progress | None,
 ) -> tuple[DecisionLog, PairUse]:
-    """Every decision of the run: the protocol step around the scenario's engine."""
-    log, use, _ = _decide(scenario, profile, traffic, rngs, progress)
-    return log, use
-
-
-def _decide(
-    scenario: Scenario,
-    profile: RoutingProfile,
-    traffic: tuple[np.ndarray, np.ndarray, np.ndarray],
-    rngs: dict[str, np.random.Generator],
-    progress: Progress | None,
-) -> tuple[DecisionLog, PairUse, DecisionStep]:
-    """:func:`run_decisions`, also returning the prepared step (for the control variates)."""
+    """Every decision of the run in one chunk: the protocol step around the scenario's
+    engine (benchmarks; :func:`simulate` streams them, :mod:`qnet.runs.stream`)."""
     t, x1, x2 = traffic
     mu = scenario.traffic.mu_hz
     shared_u = rngs["shared"].random((len(t), 3))  # both routers hold these
@@ -172,8 +160,6 @@ def _decide(
         from qnet.engines.analytic import run_analytic
 
         use = run_analytic(scenario, t, step.settings, step.flip, rngs)
-        if progress is not None:
-            progress("simulating decisions", 1.0)
     else:
         from qnet.engines.sequence import run_sequence
 
@@ -189,18 +175,20 @@ def _decide(
         pair_age_s=use.pair_age_s,
         pair_fidelity=use.pair_fidelity,
     )
-    return log, use, step
+    return log, use
 
 
-def _mean_ratio(values: np.ndarray, mask: np.ndarray, batches: int) -> Estimate:
-    """Mean of ``values`` over ``mask`` rows, batch-means CI (ratio estimator)."""
-    if not mask.any():
+def _mean_ratio(decided: Decided, row: int, few: str, batches: int) -> Estimate:
+    """Mean of a per-pair value (supply row ``row``) over the pairs used, batch-means CI
+    (ratio estimator); with fewer than 2 b pairs, their plain mean and standard error."""
+    count = decided.used_count
+    if count == 0:
         return Estimate(math.nan, math.nan, math.nan, batches)
-    if mask.sum() < 2 * batches:
-        v = values[mask]
+    if count < 2 * batches:
+        v = np.asarray(decided.few[few])
         se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
         return Estimate(float(v.mean()), se, 1.96 * se, len(v))
-    return ratio_batch_means(np.where(mask, values, 0.0), mask.astype(float), batches)
+    return decided.supply.ratio(row, 1)
 
 
 def _check_batches(scenario: Scenario) -> None:
@@ -238,87 +226,26 @@ def _comparison_profile(
     return base, predicted_payoff
 
 
-@dataclass(frozen=True)
-class _Replay:
-    """The three policies replayed on the run's traffic (measured decisions only)."""
-
-    waits: dict[str, np.ndarray]
-    payoffs: dict[str, np.ndarray]
-    comparison: PolicyComparison
-    throughput: Estimate
-    reduction_cv: ControlVariateEstimate
-    reduction_cv_series: np.ndarray
-
-
-def _replay_policies(
-    scenario: Scenario,
-    profile: RoutingProfile,
-    base: RoutingProfile,
-    log: DecisionLog,
-    rngs: dict[str, np.random.Generator],
-    keep: slice,
-    step: DecisionStep,
-) -> _Replay:
-    """Queue replay of the run and of its oracle and classical baselines, coupled to it
-    (common random numbers), and the paired comparison of the three."""
-    mu = scenario.traffic.mu_hz
-    t, x1, x2 = (log.t_s * mu, log.x1_s * mu, log.x2_s * mu)
-    n = len(t)
-    first_is_a = rngs["order"].random(n) < 0.5
-    outputs = {
-        "quantum": (log.o_a, log.o_b),
-        "oracle": base.oracle_outputs_coupled(x1, x2, log.o_a, log.o_b),
-        "classical": base.classical_outputs_coupled(
-            x1, x2, rngs["baseline"].random(n), log.o_a, log.o_b
-        ),
-    }
-    q = scenario.queue
-    work = (
-        warmup_work(q.warmup_rate_per_service, q.phi_max)
-        if q.throughput_model == "warmup"
-        else power_work(q.power_k)
-    )
-    waits, splits, payoffs = {}, {}, {}
-    scores = {name: profile.game.score(x1, x2, o_a, o_b) for name, (o_a, o_b) in outputs.items()}
-    idle_work = np.empty(0)
-    for name, (o_a, o_b) in outputs.items():
-        quantum = name == "quantum"
-        r = replay_queue(
-            t, x1, x2, o_a, o_b, first_is_a=first_is_a, baseline_work=work if quantum else None
-        )
-        waits[name] = r.pair_wait[keep]
-        splits[name] = r.split[keep].astype(float)
-        payoffs[name] = scores[name][keep]
-        if quantum:
-            idle_work = r.idle_work
-    batches = scenario.run.batches
-    qb = queue_batch_count(n - scenario.run.warmup_decisions, batches)
-    comp = compare_policies(waits, splits, payoffs, batches, queue_batches=qb)
-    dt = np.diff(t, prepend=0.0)[keep]
-    throughput = ratio_batch_means(idle_work[keep] / 2.0, dt, qb)
-    controls = game_controls(profile, base, step, x1, x2, scores["classical"])
-    reduction = 0.5 * (payoffs["quantum"] - payoffs["classical"])
-    reduction_cv = control_variate_batch_means(
-        reduction, controls.values[keep], controls.means, batches
-    )
-    adjusted = reduction - (controls.values[keep] - controls.means) @ reduction_cv.coefficients
-    return _Replay(waits, payoffs, comp, throughput, reduction_cv, adjusted)
-
-
 @threadpool_limits.wrap(limits=1)  # one BLAS thread: the same numbers on any machine
 def simulate(
     scenario: Scenario,
     progress: Progress | None = None,
     *,
     target_half_width: float = DEFAULT_TARGET_HALF_WIDTH,
+    keep_series: bool = True,
+    chunk: int = CHUNK_DECISIONS,
 ) -> RunOutput:
     """Run a scenario end to end; :func:`run_scenario` returns just its record.
 
     ``target_half_width``: the retained-share (game) 95 % half-width for which the record
-    states ``decisions_for_target_width``.
+    states ``decisions_for_target_width``. ``keep_series``: also keep the per-decision
+    log and series for plots (memory grows with the run); without them memory is bounded
+    by ``chunk`` decisions (the record does not depend on ``chunk``).
     """
     if not target_half_width > 0:
         raise ValueError(f"target_half_width = {target_half_width!r}: allowed range is (0, inf)")
+    if chunk < 1:
+        raise ValueError(f"chunk = {chunk!r}: allowed range is [1, inf)")
     if scenario.game.kind == "sum_threshold":  # the one place a run dispatches on the game
         from qnet.runs.sum_threshold import StackParts, simulate_sum_threshold
 
@@ -331,21 +258,20 @@ def simulate(
     rngs = streams(scenario.seed)
     model = link_model(scenario)
     profile = _played_profile(scenario, model, rngs["pilot"])
-    traffic = sample_traffic(scenario, rngs["traffic"])
-    log, use, step = _decide(scenario, profile, traffic, rngs, progress)
+    decided = decide(scenario, profile, model, rngs, progress, chunk=chunk, keep_log=keep_series)
     if progress is not None:
         progress("replaying queues", 0.0)
 
-    keep = slice(scenario.run.warmup_decisions, None)
-    available = use.available[keep]
+    batches = scenario.run.batches
+    availability = decided.supply.estimate(0)
     base, predicted_payoff = _comparison_profile(
-        scenario, profile, float(available.mean()), _mean_tensor(model, log, keep)
+        scenario, profile, float(decided.supply.mean[0]), _mean_tensor(model, decided)
     )
-    replay = _replay_policies(scenario, profile, base, log, rngs, keep, step)
-    comp, batches = replay.comparison, scenario.run.batches
-    qb = comp.gap_reduction.batches
+    measured = scenario.run.decisions - scenario.run.warmup_decisions
+    qb = queue_batch_count(measured, batches)
+    replayed = replay(scenario, profile, base, decided, rngs, qb, progress, keep_series=keep_series)
+    comp = replayed.comparison
 
-    used = log.used_pair[keep]
     p_hat = comp.splitting_probability["quantum"].mean
     q = scenario.queue
     if q.throughput_model == "warmup":
@@ -361,9 +287,8 @@ def simulate(
     defined = ideal > MIN_IDEAL_REDUCTION
     share = comp.gap_reduction.scaled(1.0 / ideal) if defined else _nan_est(qb)
     share_game = comp.gap_reduction_game.scaled(1.0 / ideal) if defined else _nan_est(batches)
-    cv = replay.reduction_cv
+    cv = replayed.reduction_cv
     share_cv = cv.estimate.scaled(1.0 / ideal) if defined else _nan_est(batches)
-    measured = len(log) - scenario.run.warmup_decisions
     est = RunRecord.estimate
     record = RunRecord(
         scenario=scenario.name,
@@ -381,14 +306,11 @@ def simulate(
         expected_availability=profile.availability,
         mean_service_time_s=scenario.traffic.mean_service_time_s,
         load=scenario.traffic.rho,
-        **est("availability", batch_means(available.astype(float), batches)),
+        **est("availability", availability),
         predicted_availability=predicted_av,
         pair_rate_hz=model.pair_rate_hz,
-        **est(
-            "mean_fidelity_at_use",
-            _mean_ratio(np.nan_to_num(log.pair_fidelity[keep]), used, batches),
-        ),
-        **est("mean_pair_age_s", _mean_ratio(np.nan_to_num(log.pair_age_s[keep]), used, batches)),
+        **est("mean_fidelity_at_use", _mean_ratio(decided, 2, "fid", batches)),
+        **est("mean_pair_age_s", _mean_ratio(decided, 3, "age", batches)),
         **est("splitting_probability", comp.splitting_probability["quantum"]),
         **{k: v for name in POLICIES for k, v in est(f"wait_{name}", comp.wait[name]).items()},
         **est("gap_quantum", comp.gap_quantum),
@@ -409,27 +331,29 @@ def simulate(
         decisions_for_target_width=decisions_for_half_width(
             measured, share_cv.ci95, target_half_width
         ),
-        **est("baseline_throughput", replay.throughput),
+        **est("baseline_throughput", replayed.throughput),
         predicted_baseline_throughput=predicted_thr,
-        **est("pairs_used_share", batch_means(used.astype(float), batches)),
+        **est("pairs_used_share", decided.supply.estimate(1)),
         oracle_payoff=base.oracle_payoff,
         classical_payoff=base.classical.payoff,
         quantum_payoff_ideal=base.quantum_payoff,
         predicted_payoff=predicted_payoff,
-        pairs_heralded=use.pairs_heralded,
-        pairs_discarded=use.pairs_discarded,
+        pairs_heralded=decided.pairs_heralded,
+        pairs_discarded=decided.pairs_discarded,
         wall_time_s=time.perf_counter() - wall0,
     )
     if progress is not None:
         progress("replaying queues", 1.0)
+    series = replayed.series or {}
+    empty = np.zeros(0)
     return RunOutput(
         record=record,
-        log=log,
+        log=decided.log,
         profile=profile,
         comparison=comp,
-        reduction_series=replay.waits["classical"] - replay.waits["quantum"],
-        reduction_game_series=0.5 * (replay.payoffs["quantum"] - replay.payoffs["classical"]),
-        reduction_game_cv_series=replay.reduction_cv_series,
+        reduction_series=series.get("queue", empty),
+        reduction_game_series=series.get("game", empty),
+        reduction_game_cv_series=series.get("game_cv", empty),
     )
 
 
@@ -444,19 +368,19 @@ def _nan_est(batches: int) -> Estimate:
     return Estimate(math.nan, math.nan, math.nan, batches)
 
 
-def _mean_tensor(model: LinkModel, log: DecisionLog, keep: slice) -> np.ndarray:
+def _mean_tensor(model: LinkModel, decided: Decided) -> np.ndarray:
     """Mean X-Z correlation tensor (readout included) of the pairs used after warm-up."""
-    used = log.used_pair[keep]
-    if not used.any():
+    count = decided.used_count
+    if count == 0:
         return np.eye(2)
-    tensors, _ = stored_pair_tensors(log.pair_age_s[keep][used], model)
     factor = readout_factor(model.readout_error_a, model.readout_error_b)
-    return factor * tensors.mean(axis=0)
+    return factor * (decided.tensor_sum / count)
 
 
 def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunRecord:
-    """Run one scenario end to end and return its :class:`RunRecord` (the main job)."""
-    return simulate(scenario, progress).record
+    """Run one scenario end to end and return its :class:`RunRecord` (the main job), in
+    bounded memory."""
+    return simulate(scenario, progress, keep_series=False).record
 
 
 PILOT_DECISIONS = 20_000
