@@ -260,6 +260,11 @@ class Scenario(_Table):
         description="short label, also the stem of result file names: letters, digits, . _ - +",
     )
     description: str = Field("", description="free text, sources of the parameters")
+    sources: tuple[str, ...] = Field(
+        (),
+        description="list of strings: publications the values come from (hardware presets); "
+        "not part of the digest",
+    )
     seed: int = Field(1, ge=0, description="root seed; every random stream spawns from it")
     traffic: TrafficConfig = TrafficConfig()
     queue: QueueConfig = QueueConfig()
@@ -328,8 +333,11 @@ class Scenario(_Table):
         return self.model_dump(mode="json")
 
     def digest(self) -> str:
-        """Stable short hash of the resolved scenario (for result stores)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Stable short hash of the resolved scenario (for result stores); ``sources`` (citations
+        only) is left out, so adding a citation does not change a result's identity."""
+        data = self.to_dict()
+        data.pop("sources")
+        blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
