@@ -34,6 +34,7 @@ from qnet.engines.analytic import LinkModel, link_model, sample_pair_supply, sto
 from qnet.games.routing.noise_aware import (
     NoiseReference,
     QuantumCurve,
+    critical_visibility,
     noise_aware_strategy,
     noise_reference,
     quantum_curve,
@@ -53,6 +54,7 @@ __all__ = [
     "SharePrediction",
     "link_outlook",
     "planning_scenario",
+    "supply_ages",
 ]
 
 OUTLOOK_DECISIONS = 4000
@@ -119,24 +121,37 @@ class LinkOutlook:
         }
 
 
+def supply_ages(
+    decision_rate_hz: float,
+    model: LinkModel,
+    *,
+    decisions: int = OUTLOOK_DECISIONS,
+    seed: int = OUTLOOK_SEED,
+) -> tuple[float, np.ndarray]:
+    """Availability and storage ages (herald to use) of the pairs Poisson decisions use."""
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.exponential(1.0 / decision_rate_hz, decisions))
+    supply = sample_pair_supply(t, model, rng)
+    keep = slice(decisions // 10, None)
+    used = supply.used_pair[keep]
+    ages = (t[keep] - supply.herald_s[keep])[used]
+    return float(supply.available[keep].mean()), ages
+
+
 def link_outlook(
     scenario: Scenario,
     model: LinkModel | None = None,
     *,
-    decisions: int = OUTLOOK_DECISIONS,
-    seed: int = OUTLOOK_SEED,
+    supply: tuple[float, np.ndarray] | None = None,
 ) -> LinkOutlook:
-    """Availability and mean pair tensor at the scenario's decision rate (analytic link)."""
+    """Availability and mean pair tensor at the scenario's decision rate (analytic link);
+    ``supply`` reuses :func:`supply_ages` of a link that differs only in its pair quality."""
     model = link_model(scenario) if model is None else model
-    rng = np.random.default_rng(seed)
-    t = np.cumsum(rng.exponential(1.0 / scenario.traffic.lam_hz, decisions))
-    supply = sample_pair_supply(t, model, rng)
-    keep = slice(decisions // 10, None)
-    used = supply.used_pair[keep]
+    availability, ages = supply_ages(scenario.traffic.lam_hz, model) if supply is None else supply
     fresh, fid_herald = stored_pair_tensors(np.zeros(1), model)
-    if not used.any():
+    if ages.size == 0:
         return LinkOutlook(
-            float(supply.available[keep].mean()),
+            availability,
             np.zeros((2, 2)),
             math.nan,
             math.nan,
@@ -144,13 +159,12 @@ def link_outlook(
             model.pair_rate_hz,
             float(fid_herald[0]),
         )
-    ages = (t[keep] - supply.herald_s[keep])[used]
     k = min(AGE_QUANTILES, ages.size)
     q_ages = np.quantile(ages, (np.arange(k) + 0.5) / k)
     tensors, fids = stored_pair_tensors(q_ages, model)
     factor = readout_factor(model.readout_error_a, model.readout_error_b)
     return LinkOutlook(
-        availability=float(supply.available[keep].mean()),
+        availability=availability,
         tensor=factor * tensors.mean(axis=0),
         fidelity_at_use=float(fids.mean()),
         mean_age_s=float(ages.mean()),
@@ -212,6 +226,7 @@ class Planner:
         plain = QuantumGame(self.params, st.degree, st.quadrature_points)
         self._gauged = tuple(canonical_gauge(s, plain) for s in self.reference.quantum_strategies)
         self._ideal: dict[float, tuple[float, float]] = {}
+        self._supply: dict[tuple[float, LinkModel], tuple[float, np.ndarray]] = {}
 
     def ideal(self, p: float) -> tuple[float, float]:
         """(V(p; 1, 1), G(p)): ideal quantum value and classical hull at p (N3, Thm 9)."""
@@ -283,12 +298,32 @@ class Planner:
         """:meth:`predict` for a link outlook."""
         return self.predict(outlook.availability, outlook.tensor, p=p)
 
+    def outlook(self, scenario: Scenario, model: LinkModel | None = None) -> LinkOutlook:
+        """:func:`link_outlook`, sampling the supply once per link that differs only in pair
+        quality (raw fidelity, T1/T2, readout change the tensor, not the supply)."""
+        model = link_model(scenario) if model is None else model
+        supply_only = replace(
+            model,
+            visibility=1.0,
+            t1_a_s=None,
+            t2_a_s=None,
+            t1_b_s=None,
+            t2_b_s=None,
+            readout_error_a=0.0,
+            readout_error_b=0.0,
+        )
+        key = (scenario.traffic.lam_hz, supply_only)
+        if key not in self._supply:
+            self._supply[key] = supply_ages(scenario.traffic.lam_hz, supply_only)
+        return link_outlook(scenario, model, supply=self._supply[key])
+
     def predict_model(self, scenario: Scenario, model: LinkModel | None = None) -> SharePrediction:
         """:meth:`predict` for a (possibly modified) scenario's analytic link."""
-        return self.predict_outlook(link_outlook(scenario, model))
+        return self.predict_outlook(self.outlook(scenario, model))
 
     def best_p(self, outlook: LinkOutlook) -> tuple[float, dict[float, float]]:
-        """The scanned p with the highest predicted retained share, and the share at each."""
+        """The scanned p with the highest predicted retained share (if none keeps any: the p
+        with the lowest critical Werner fidelity F_c), and the share at each."""
         curve = self.curve(outlook.tensor)
         shares = {}
         for p in BEST_P_GRID:
@@ -299,13 +334,23 @@ class Planner:
             shares[p] = pred.retained_share
         if not shares:
             return math.nan, shares
-        return max(shares, key=lambda k: shares[k]), shares
+        top = max(shares.values())
+        if top > 1e-9:
+            return max(shares, key=lambda k: shares[k]), shares
+        # no advantage anywhere: the p where the (Werner) critical fidelity is lowest
+        crit = {p: critical_visibility(self.reference, p, xtol=1e-4).visibility for p in shares}
+        finite = {p: v for p, v in crit.items() if math.isfinite(v)}
+        return (min(finite, key=lambda k: finite[k]) if finite else math.nan), shares
 
 
 def without_delays(model: LinkModel) -> LinkModel:
     """The link with herald and photon flight delays set to zero (loss breakdown)."""
     return replace(
-        model, herald_delay_a_s=0.0, herald_delay_b_s=0.0, photon_delay_a_s=0.0, photon_delay_b_s=0.0
+        model,
+        herald_delay_a_s=0.0,
+        herald_delay_b_s=0.0,
+        photon_delay_a_s=0.0,
+        photon_delay_b_s=0.0,
     )
 
 

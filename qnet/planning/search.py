@@ -21,7 +21,6 @@ from qnet.engines.analytic import link_model
 from qnet.physics.noise import readout_factor, visibility_from_fidelity
 from qnet.planning.predict import (
     Planner,
-    link_outlook,
     planning_scenario,
     without_delays,
     without_memory_noise,
@@ -40,7 +39,13 @@ __all__ = [
     "share_at",
 ]
 
-LOSS_CAUSES = ("fidelity_at_herald", "readout", "availability", "storage_decoherence", "herald_delay")
+LOSS_CAUSES = (
+    "fidelity_at_herald",
+    "readout",
+    "availability",
+    "storage_decoherence",
+    "herald_delay",
+)
 """Causes of lost share, in the order they are attributed."""
 
 BISECTION_STEPS = 14
@@ -214,8 +219,3 @@ def share_map(
             out[i, j] = share_at(planner, scenario, **{x_key: float(x), y_key: float(y)})
     return out
 
-
-def outlook_at(scenario: Scenario, **values: float) -> dict[str, Any]:
-    """The link outlook with hardware ``values`` changed (for reports)."""
-    sc, model = _apply(scenario, values)
-    return link_outlook(sc, model).to_dict()
