@@ -347,3 +347,44 @@ def plan_command(
 def register(app: typer.Typer) -> None:
     """Add ``qnet plan`` to the CLI."""
     app.command("plan")(plan_command)
+
+
+def scenario_thresholds(
+    scenario_path: Path, sets: list[str] | None, p_values: list[float] | None, as_json: bool
+) -> None:
+    """``qnet thresholds --scenario FILE``: critical storage time and fidelity at use for the
+    scenario's own noise, through :func:`qnet.planning.search.critical_storage`."""
+    from qnet.cli.options import scenario_or_exit
+    from qnet.planning.predict import Planner
+    from qnet.planning.search import critical_storage
+
+    scenario = scenario_or_exit(scenario_path, sets)
+    ps = p_values or [scenario.strategy.target_splitting_probability]
+    for p in ps:
+        if not 0.0 < p < 0.5:
+            fail(f"--p = {p!r} is out of range: allowed (0, 0.5) (the splitting probability)")
+    rows = [critical_storage(Planner(scenario, p=p), scenario).to_dict() for p in ps]
+    if as_json:
+        print_json({"scenario": scenario.name, "critical": rows})
+        return
+    from rich import box
+    from rich.table import Table
+
+    t = Table(
+        title=f"qnet thresholds --scenario {scenario.name}: where the advantage vanishes "
+        "(this scenario's noise, every decision with a pair)",
+        box=box.SIMPLE_HEAD,
+        caption="critical storage: longest herald-to-use time with an advantage; F at use: "
+        "fidelity of a pair stored that long; critical raw F: fresh pairs (Werner + readout)",
+    )
+    for col in ("p", "critical storage [s]", "F at use", "critical raw F"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        storage = r["storage_time_s"]
+        t.add_row(
+            f"{r['p']:g}",
+            "no memory noise" if storage is None else _fmt(storage, ".3g"),
+            _fmt(r["fidelity_at_use"], ".4f", "—"),
+            _fmt(r["critical_raw_fidelity"], ".4f", "none"),
+        )
+    report_console(120).print(t)

@@ -207,7 +207,7 @@ class Planner:
     """
 
     def __init__(
-        self, scenario: Scenario, *, p: float | None = None, quantum_step: float = 0.025
+        self, scenario: Scenario, *, p: float | None = None, quantum_step: float = 0.01
     ) -> None:
         st = scenario.strategy
         self.scenario = scenario

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOSS_CAUSES",
+    "CriticalStorage",
+    "critical_storage",
     "Requirements",
     "loss_breakdown",
     "requirements",
@@ -219,3 +221,56 @@ def share_map(
             out[i, j] = share_at(planner, scenario, **{x_key: float(x), y_key: float(y)})
     return out
 
+
+@dataclass(frozen=True)
+class CriticalStorage:
+    """Where the advantage vanishes for the scenario's own noise (every decision with a pair).
+
+    Attributes:
+        p: operating point.
+        storage_time_s: longest storage (herald to use) that keeps an advantage (None: no
+            memory noise, storage does not matter; 0: not even a fresh pair has one).
+        fidelity_at_use: fidelity of a pair stored that long (readout excluded).
+        critical_raw_fidelity: lowest raw fidelity with an advantage for fresh pairs
+            (Werner noise and readout: comparable to ``qnet thresholds``' F_c).
+    """
+
+    p: float
+    storage_time_s: float | None
+    fidelity_at_use: float | None
+    critical_raw_fidelity: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return dict(self.__dict__)
+
+
+ADVANTAGE_SHARE = 1e-6
+"""Retained share above which an advantage counts as present (critical values)."""
+
+
+def critical_storage(planner: Planner, scenario: Scenario) -> CriticalStorage:
+    """Critical storage time and fidelity at use for the scenario's noise (bisection)."""
+    from qnet.engines.analytic import stored_pair_tensors
+
+    model = link_model(scenario)
+    r = readout_factor(model.readout_error_a, model.readout_error_b)
+
+    def share_fresh(fid: float) -> float:
+        v = visibility_from_fidelity(fid)
+        return planner.predict(1.0, r * v * np.eye(2)).retained_share
+
+    f_crit = _bisect(share_fresh, ADVANTAGE_SHARE, 0.25, 1.0, increasing=True, log=False)
+
+    def share_stored(age: float) -> float:
+        tensors, _ = stored_pair_tensors(np.array([age]), model)
+        return planner.predict(1.0, r * tensors[0]).retained_share
+
+    noisy = any(t is not None for t in (model.t1_a_s, model.t2_a_s, model.t1_b_s, model.t2_b_s))
+    age: float | None = None
+    fid: float | None = None
+    if noisy:
+        age = _bisect(share_stored, ADVANTAGE_SHARE, 1e-9, 1e6, increasing=False, log=True)
+        age = 0.0 if age is None else age
+        fid = float(stored_pair_tensors(np.array([age]), model)[1][0])
+    return CriticalStorage(planner.p, age, fid, f_crit)
