@@ -252,12 +252,14 @@ def _list_presets(as_json: bool) -> None:
     if as_json:
         print_json({"presets": presets})
         return
+    from rich.markup import escape
+
     console = report_console(120)
-    for p in presets:
-        console.print(f"[bold]{p['name']}[/bold]  ({p['path']})")
-        console.print(f"  {p['description']}")
+    for p in presets:  # soft wrap: a citation stays on one line (searchable)
+        console.print(f"[bold]{escape(p['name'])}[/bold]  ({escape(p['path'])})", soft_wrap=True)
+        console.print(f"  {escape(p['description'])}", soft_wrap=True)
         for s in p["sources"]:
-            console.print(f"  - {s}")
+            console.print(f"  - {escape(s)}", soft_wrap=True)
 
 
 def plan_command(
