@@ -217,3 +217,19 @@ def test_a_preset_that_cannot_reach_the_share_at_any_length_says_so() -> None:
     assert plan.requirements.max_fiber_km is None
     assert any("no fiber length" in n and "50%" in n for n in plan.notes)
     assert np.isfinite(plan.best_p)
+
+
+def test_show_prints_derived_link_quantities_and_memory_lifetime_keys() -> None:
+    metro = str(ROOT / "scenarios" / "metro-nv.toml")
+    result = runner.invoke(app, ["show", metro, "--no-draw", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    d = out["derived"]
+    assert d["pair_rate_hz"] == pytest.approx(4.7, abs=0.05)  # the file's comment: ~4.7/s
+    assert 0.62 < d["availability"] < 0.68  # measured 0.644 +- 0.012 (file comment)
+    assert d["fidelity_at_herald"] == pytest.approx(0.9, abs=1e-3)
+    assert d["fidelity_at_typical_age"] < d["fidelity_at_herald"]
+    assert "link.cutoff_s" in out["memory_lifetime_keys"]
+    text = runner.invoke(app, ["show", metro, "--no-draw"]).output
+    assert "SeQUeNCe memory" in text and "T2 dephasing" in text and "link.cutoff_s" in text
+    assert "pair rate, all slots generating [1/s]" in text

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BEST_P_GRID",
+    "MEMORY_LIFETIME_KEYS",
+    "derived_link",
     "OUTLOOK_DECISIONS",
     "LinkOutlook",
     "Planner",
@@ -357,3 +359,33 @@ def without_delays(model: LinkModel) -> LinkModel:
 def without_memory_noise(model: LinkModel) -> LinkModel:
     """The link with noiseless memories (no T1, T2)."""
     return replace(model, t1_a_s=None, t2_a_s=None, t1_b_s=None, t2_b_s=None)
+
+
+MEMORY_LIFETIME_KEYS = {
+    "router_a.t1_s, router_b.t1_s": "memory decoherence: T1 relaxation; the stored pair decays "
+    "gradually with its age (qnet's noise model, both engines)",
+    "router_a.t2_s, router_b.t2_s": "memory decoherence: T2 dephasing; the stored pair decays "
+    "gradually with its age (qnet's noise model, both engines)",
+    "link.coherence_time_s": "SeQUeNCe memory expiry: after this time the memory forgets the "
+    "pair (a hard discard, no gradual decay)",
+    "link.cutoff_s": "the routers' own discard rule: a stored pair older than this is dropped "
+    "by both routers (a hard discard you choose)",
+}
+"""What each "memory lifetime" key of a scenario means, in plain words."""
+
+
+def derived_link(scenario: Scenario) -> dict[str, float]:
+    """Derived link quantities beside a scenario's inputs (``qnet show``)."""
+    model = link_model(scenario)
+    outlook = link_outlook(scenario, model)
+    return {
+        "success_probability": model.success_probability,
+        "attempt_period_s": model.attempt_period_s,
+        "pair_rate_hz": model.pair_rate_hz,
+        "decision_rate_hz": scenario.traffic.lam_hz,
+        "availability": outlook.availability,
+        "herald_delay_s": model.usable_delay_s,
+        "fidelity_at_herald": outlook.fidelity_at_herald,
+        "mean_storage_age_s": outlook.mean_age_s,
+        "fidelity_at_typical_age": outlook.fidelity_at_use,
+    }
