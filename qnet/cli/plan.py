@@ -138,6 +138,7 @@ def plan_summary(
         "share_by_p": {f"{k:g}": _num(v) for k, v in plan.share_by_p.items()},
         "binding_constraint": plan.binding_constraint,
         "loss_breakdown": plan.loss_breakdown,
+        "gain_if_fixed": plan.gain_if_fixed,
         "min_coherence_time_s": plan.requirements.min_coherence_time_s,
         "min_t1_s": plan.requirements.min_t1_s,
         "max_fiber_km": plan.requirements.max_fiber_km,
@@ -231,7 +232,11 @@ def _print(summary: dict[str, Any]) -> None:
     r.add_row("best p (highest predicted share)", f"{_fmt(summary['best_p'], 'g')}  ({by_p})")
     r.add_row("binding constraint", summary["binding_constraint"])
     for cause, lost in summary["loss_breakdown"].items():
-        r.add_row(f"  share lost to {cause.replace('_', ' ')}", f"{lost:.3f}")
+        gain = summary["gain_if_fixed"][cause]
+        r.add_row(
+            f"  share lost to {cause.replace('_', ' ')}",
+            f"{lost:.3f}  (fixing it alone: {gain:+.3f})",
+        )
     r.add_row("min coherence time T2 [s]", _fmt(summary["min_coherence_time_s"]))
     if summary["min_t1_s"] is not None:
         r.add_row("min T1 [s]", _fmt(summary["min_t1_s"]))

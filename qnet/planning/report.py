@@ -10,14 +10,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qnet.planning.predict import LinkOutlook, Planner, SharePrediction
-from qnet.planning.search import Requirements, loss_breakdown, requirements, share_map
+from qnet.planning.search import (
+    Requirements,
+    gain_if_fixed,
+    loss_breakdown,
+    requirements,
+    share_map,
+)
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
 
 __all__ = ["MAP_POINTS", "Plan", "ShareMap", "make_plan"]
 
-MAP_POINTS = 9
+MAP_POINTS = 13
 """Grid points per axis of each share map."""
 
 
@@ -59,6 +65,7 @@ class Plan:
         share_by_p: predicted share at each scanned p.
         loss_breakdown: share lost to each cause (sequential attribution).
         binding_constraint: the cause that costs the most share ("none" if nothing is lost).
+        gain_if_fixed: share gained by removing each cause alone (the others kept).
         requirements: hardware values that keep ``share``.
         maps: share over fiber length x coherence time, raw fidelity x attempt rate.
         notes: plain-language remarks (unreachable requirements, no advantage anywhere).
@@ -72,6 +79,7 @@ class Plan:
     share_by_p: dict[float, float]
     loss_breakdown: dict[str, float]
     binding_constraint: str
+    gain_if_fixed: dict[str, float]
     requirements: Requirements
     maps: tuple[ShareMap, ...] = field(default=())
     notes: tuple[str, ...] = field(default=())
@@ -80,13 +88,13 @@ class Plan:
 def _map_axes(scenario: Scenario) -> tuple[tuple[str, np.ndarray, float], ...]:
     """(key, grid, scenario value) for fiber km, coherence time, raw fidelity, attempt rate."""
     lk = scenario.link
-    fiber = lk.arm_a_km + lk.arm_b_km
+    fiber = max(lk.arm_a_km + lk.arm_b_km, 1e-3)
     t2s = [t for t in (scenario.router_a.t2_s, scenario.router_b.t2_s) if t is not None]
     t2 = min(t2s) if t2s else 1e3
-    f_lo = min(0.8, lk.raw_fidelity - 0.02)
+    f_lo = max(0.5, min(0.9, lk.raw_fidelity - 0.05))
     n = MAP_POINTS
     return (
-        ("fiber_km", np.geomspace(0.01, max(200.0, 4 * fiber), n), max(fiber, 0.01)),
+        ("fiber_km", np.geomspace(max(1e-3, fiber / 100), max(200.0, 4 * fiber), n), fiber),
         ("coherence_time_s", np.geomspace(1e-4, 1e3, n), t2),
         ("raw_fidelity", np.linspace(f_lo, 1.0, n), lk.raw_fidelity),
         ("attempt_rate_hz", np.geomspace(1e2, 1e9, n), lk.memory_frequency_hz),
@@ -131,6 +139,7 @@ def make_plan(
         share_by_p=by_p,
         loss_breakdown=losses,
         binding_constraint=binding,
+        gain_if_fixed=gain_if_fixed(planner, scenario),
         requirements=req,
         maps=share_maps,
         notes=notes,

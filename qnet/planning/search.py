@@ -34,6 +34,7 @@ __all__ = [
     "LOSS_CAUSES",
     "CriticalStorage",
     "critical_storage",
+    "gain_if_fixed",
     "Requirements",
     "loss_breakdown",
     "requirements",
@@ -70,6 +71,27 @@ def loss_breakdown(planner: Planner, scenario: Scenario) -> dict[str, float]:
     ]
     steps = [0.0 if math.isnan(s) else s for s in steps]
     return {c: float(steps[i] - steps[i + 1]) for i, c in enumerate(LOSS_CAUSES)}
+
+
+def gain_if_fixed(planner: Planner, scenario: Scenario) -> dict[str, float]:
+    """Share gained by removing each cause alone, the others kept (the single fixes)."""
+    model = link_model(scenario)
+    now = planner.predict_model(scenario, model).retained_share
+    outlook = planner.outlook(scenario, model)
+    fixed = {
+        "fidelity_at_herald": planner.predict_model(scenario, replace(model, visibility=1.0)),
+        "readout": planner.predict_model(
+            scenario, replace(model, readout_error_a=0.0, readout_error_b=0.0)
+        ),
+        "availability": planner.predict(1.0, outlook.tensor),
+        "storage_decoherence": planner.predict_model(scenario, without_memory_noise(model)),
+        "herald_delay": planner.predict_model(scenario, without_delays(model)),
+    }
+    base = 0.0 if math.isnan(now) else now
+    return {
+        c: float((0.0 if math.isnan(f.retained_share) else f.retained_share) - base)
+        for c, f in fixed.items()
+    }
 
 
 def share_at(planner: Planner, scenario: Scenario, **values: float) -> float:

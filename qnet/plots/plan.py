@@ -43,8 +43,9 @@ def plan_png(plan: Plan, dpi: int = 110) -> bytes:
         ax.legend(loc="lower left", fontsize=8)
     if mesh is not None:
         fig.colorbar(mesh, ax=list(axes), label="predicted retained share")
+    p = plan.scenario.strategy.target_splitting_probability
     fig.suptitle(
-        f"qnet plan {plan.scenario.name}: p = {plan.prediction.p:g}, "
+        f"qnet plan {plan.scenario.name}: p = {p:g}, "
         f"{plan.scenario.traffic.lam_hz:g} decisions/s (others held at the scenario's values)"
     )
     return figure_png(fig, dpi)
