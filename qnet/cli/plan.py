@@ -79,11 +79,6 @@ def _confirm_scenario(plan: Plan, engine: str, decisions: int) -> Scenario:
     if plan.prediction.strategy == "noise_aware":
         data["strategy"]["kind"] = "noise_aware"
         data["strategy"]["angles"] = "polynomial"
-    data["strategy"]["target_splitting_probability"] = plan.prediction.p
-    if plan.prediction.strategy == "ideal":  # the scenario's angles, at the target p
-        data["strategy"]["target_splitting_probability"] = (
-            plan.scenario.strategy.target_splitting_probability
-        )
     data["run"]["decisions"] = decisions
     data["run"]["warmup_decisions"] = min(1000, decisions // 10)
     data["run"]["batches"] = 20
