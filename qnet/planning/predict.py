@@ -150,7 +150,7 @@ def link_outlook(
     ``supply`` reuses :func:`supply_ages` of a link that differs only in its pair quality."""
     model = link_model(scenario) if model is None else model
     availability, ages = supply_ages(scenario.traffic.lam_hz, model) if supply is None else supply
-    fresh, fid_herald = stored_pair_tensors(np.zeros(1), model)
+    _, fid_herald = stored_pair_tensors(np.zeros(1), model)
     if ages.size == 0:
         return LinkOutlook(
             availability,
