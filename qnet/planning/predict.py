@@ -292,7 +292,14 @@ class Planner:
             if 0.0 < split < 0.5:
                 results["ideal"] = (split, *self._share(split, pay))
         shares = {k: float(v[1]) for k, v in results.items()}
-        best = max(results, key=lambda k: -math.inf if math.isnan(shares[k]) else shares[k])
+        # the better strategy; on a tie the scenario's own angles (simpler to play)
+        best = max(
+            results,
+            key=lambda k: (
+                -math.inf if math.isnan(shares[k]) else round(shares[k], 9),
+                k == "ideal",
+            ),
+        )
         q, share, gap, ideal_gap = results[best]
         return SharePrediction(float(q), float(share), float(gap), float(ideal_gap), best, shares)
 
