@@ -233,3 +233,23 @@ def test_show_prints_derived_link_quantities_and_memory_lifetime_keys() -> None:
     text = runner.invoke(app, ["show", metro, "--no-draw"]).output
     assert "SeQUeNCe memory" in text and "T2 dephasing" in text and "link.cutoff_s" in text
     assert "pair rate, all slots generating [1/s]" in text
+
+
+def test_sources_must_be_strings_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("sources = ['ok', 3]\n")
+    result = runner.invoke(app, ["show", str(bad), "--no-draw"])
+    assert result.exit_code == 2
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert lines == ["error: sources[1] = 3 has the wrong type: expected a string"]
+
+
+def test_thresholds_scenario_reports_the_scenario_s_own_critical_values() -> None:
+    """metro-nv as shipped: readout 3 % per router, so not even fresh pairs of F = 1 beat
+    classical routing at p = 0.2 (critical raw fidelity null, critical storage 0)."""
+    metro = str(ROOT / "scenarios" / "metro-nv.toml")
+    result = runner.invoke(app, ["thresholds", "--scenario", metro, "--p", "0.2", "--json"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.output)["critical"]
+    assert row["p"] == 0.2 and row["critical_raw_fidelity"] is None
+    assert row["storage_time_s"] == 0.0 and row["fidelity_at_use"] == pytest.approx(0.9, abs=1e-3)
