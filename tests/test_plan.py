@@ -83,7 +83,6 @@ def _overrides(key: str, x: float) -> dict[str, float]:
     return {"link.raw_fidelity": x}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("key", "attr", "inside", "outside"),
     [
@@ -159,7 +158,7 @@ def test_every_preset_loads_and_shows_its_sources() -> None:
     assert "Hensen" in result.output and "Nature 526, 682 (2015)" in result.output
 
 
-def test_plan_json_keys_and_speed(tmp_path: Path) -> None:
+def test_plan_json_keys_verdict_and_figure(tmp_path: Path) -> None:
     result = runner.invoke(
         app,
         ["plan", "--preset", "ion-stephenson-2020", "--json", "--out", str(tmp_path)],
