@@ -20,6 +20,7 @@
     ``--no-plot --out TMP`` appended; thresholds also get ``--quantum-step 0.01
     --fidelity-points 3 --availability-points 3``;
   * ``qnet link``: ``--attempts 200``; ``qnet show``: ``--png TMP/topology.png``;
+  * ``qnet plan``: ``--decisions 2000 --no-plot --out TMP`` appended;
   * ``qnet sweep``: the sweep file is copied into TMP with ``run.decisions = 1000``,
     ``run.warmup_decisions = 100``, every axis cut to two values (the first two of a
     ``values`` list, ``num = 2`` for a range) and its ``base`` made absolute;
@@ -237,6 +238,8 @@ def _small(args: list[str], tmp: Path) -> list[str]:
             rest += ["--availability-points", "3"]
     elif cmd == "link":
         rest += ["--attempts", "200"]
+    elif cmd == "plan" and "--list-presets" not in rest:
+        rest += ["--decisions", "2000", "--no-plot", "--out", str(tmp)]
     elif cmd == "show" and "--png" not in rest and "--no-draw" not in rest:
         rest += ["--png", str(tmp / "topology.png")]
     elif cmd == "sweep":

@@ -41,7 +41,7 @@ def test_game_table_defaults_keep_routing_and_its_digests() -> None:
     import json
 
     data = s.to_dict()
-    del data["game"], data["load_balancing"]  # both default tables stay out of the digest
+    del data["game"], data["load_balancing"], data["sources"]  # all left out of the digest
     old = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
     assert s.digest() == old
     st = Scenario.ideal(game={"kind": "sum_threshold"})

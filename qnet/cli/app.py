@@ -53,6 +53,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "results",
     "plot",
     "game",
+    "plan",
 )
 
 for _name in COMMAND_MODULES:

@@ -31,8 +31,19 @@ def show_command(
     if draw:
         out = png if png is not None else Path("results") / f"{scenario.name}-topology.png"
         write_atomic(out, topology_png(scenario))
+    from qnet.planning.predict import MEMORY_LIFETIME_KEYS, derived_link
+
+    derived = derived_link(scenario)
     if as_json:
-        print_json({"scenario": resolved, "digest": scenario.digest(), "topology_png": str(out)})
+        print_json(
+            {
+                "scenario": resolved,
+                "digest": scenario.digest(),
+                "topology_png": str(out),
+                "derived": derived,
+                "memory_lifetime_keys": MEMORY_LIFETIME_KEYS,
+            }
+        )
         return
     from rich import box
     from rich.console import Console
@@ -71,8 +82,46 @@ def show_command(
         )  # fmt: skip
         table.add_row(Text(doc, style="dim"))
     console.print(table)
+    _print_derived(console, derived)
     if out is not None:
         console.print(f"topology: {out}")
+
+
+_DERIVED = (
+    ("success_probability", "heralding probability per attempt", ".3g"),
+    ("attempt_period_s", "mean attempt period [s]", ".4g"),
+    ("pair_rate_hz", "pair rate, all slots generating [1/s]", ".4g"),
+    ("decision_rate_hz", "decision rate lambda [1/s]", ".4g"),
+    ("availability", "decisions that find a pair (analytic link)", ".3f"),
+    ("herald_delay_s", "herald delay to the farther router [s]", ".3g"),
+    ("fidelity_at_herald", "fidelity at herald", ".4f"),
+    ("mean_storage_age_s", "typical storage age, herald to use [s]", ".4g"),
+    ("fidelity_at_typical_age", "mean fidelity at use (before readout)", ".4f"),
+)
+
+
+def _print_derived(console: Any, derived: dict[str, float]) -> None:
+    """Derived link quantities and what the "memory lifetime" keys mean."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from qnet.planning.predict import MEMORY_LIFETIME_KEYS
+
+    t = Table(
+        title="derived link quantities (qnet.physics.link, analytic link at the decision rate)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    for key, label, spec in _DERIVED:
+        v = derived[key]
+        t.add_row(escape(label), "—" if v != v else format(v, spec))
+    console.print(t)
+    console.print("memory lifetime: which key is which")
+    for keys, meaning in MEMORY_LIFETIME_KEYS.items():
+        console.print(f"  {escape(keys)}: {escape(meaning)}")
 
 
 def _shown(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
@@ -215,8 +216,19 @@ def thresholds_command(
     out: OutOption = None,
     as_json: JsonOption = False,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Write the heat-map PNG.")] = True,
+    scenario_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario", help="Critical storage time / fidelity for this scenario's noise."
+        ),
+    ] = None,
 ) -> None:
     """Critical visibility v_c(p), fidelity F_c(p) and retained advantage (Sec. VII)."""
+    if scenario_path is not None:  # the scenario's own noise: one place, qnet.planning
+        from qnet.cli.plan import scenario_thresholds
+
+        scenario_thresholds(scenario_path, None, p_values, as_json)
+        return
     from qnet.games.routing.frontier import p_grid_from_range
     from qnet.games.routing.noise_aware import noise_reference, retained_grid
     from qnet.physics.noise import readout_factor

@@ -116,6 +116,9 @@ def _one_error(e: dict[str, Any]) -> str:
     loc = tuple(p for p in e["loc"] if not str(p).startswith("function-"))
     key = ".".join(str(p) for p in loc)
     value = e.get("input")
+    if len(loc) >= 2 and isinstance(loc[-1], int):  # an element of a list key (sources)
+        name = ".".join(str(p) for p in loc[:-1])
+        return f"{name}[{loc[-1]}] = {_show(value)} has the wrong type: expected a string"
     owner, field = _field_at(loc)
     etype = e["type"]
     if etype == "extra_forbidden":

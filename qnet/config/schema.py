@@ -354,6 +354,11 @@ class Scenario(_Table):
         description="short label, also the stem of result file names: letters, digits, . _ - +",
     )
     description: str = Field("", description="free text, sources of the parameters")
+    sources: tuple[str, ...] = Field(
+        (),
+        description="list of strings: publications the values come from (hardware presets); "
+        "not part of the digest",
+    )
     seed: int = Field(1, ge=0, description="root seed; every random stream spawns from it")
     game: GameConfig = GameConfig()
     traffic: TrafficConfig = TrafficConfig()
@@ -424,9 +429,11 @@ class Scenario(_Table):
         return self.model_dump(mode="json")
 
     def digest(self) -> str:
-        """Stable short hash of the resolved scenario (for result stores); the default
-        [game] and [load_balancing] tables are left out, so digests from before them hold."""
+        """Stable short hash of the resolved scenario (for result stores): ``sources``
+        (citations only) and the default [game] and [load_balancing] tables are left out, so
+        a citation never changes a result's identity and digests from before those tables hold."""
         data = self.to_dict()
+        data.pop("sources")
         if self.game == GameConfig():
             del data["game"]
         if self.load_balancing == BalancingConfig():
