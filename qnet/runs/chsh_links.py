@@ -30,12 +30,11 @@ from qnet.games.chsh.game import ChshGame
 from qnet.games.chsh.load_balancing import (
     DISCIPLINES,
     LoadBalancingConfig,
-    knee_loads,
     mean_ci95,
     simulate,
     task_inputs,
 )
-from qnet.games.chsh.study import ChshStudy, run_study
+from qnet.games.chsh.study import ChshStudy, knees_against_random, run_study
 from qnet.games.chsh.tables import Strategy, random_strategy
 
 if TYPE_CHECKING:
@@ -308,21 +307,4 @@ def linked_sweep(
         if progress is not None:
             progress("links", (i + 1) / len(points))
     res = simulate(config, strategies)
-    out: dict[str, Any] = {"points": summaries}
-    for d, disc in enumerate(res.disciplines):
-        knees = knee_loads(res.loads, res.backlog[:, :, d], level)  # [R, S]
-        mean, half = mean_ci95(knees)
-        dmean, dhalf = mean_ci95(knees[:, 1:] - knees[:, :1])
-        out[disc] = {
-            "random": {"mean": float(mean[0]), "ci95": float(half[0])},
-            "grid": [
-                {
-                    "mean": float(mean[i + 1]),
-                    "ci95": float(half[i + 1]),
-                    "diff_random": float(dmean[i]),
-                    "diff_random_ci95": float(dhalf[i]),
-                }
-                for i in range(len(points))
-            ],
-        }
-    return out
+    return {"points": summaries, **knees_against_random(res, level, [{} for _ in points])}

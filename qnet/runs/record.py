@@ -7,11 +7,29 @@ from typing import Any
 
 from qnet.estimators import Estimate
 
-__all__ = ["RunRecord"]
+__all__ = ["FlatRecord", "RunRecord"]
+
+
+class FlatRecord:
+    """A run's flat, frozen record: one JSON value per field (a base for the dataclasses)."""
+
+    @staticmethod
+    def estimate(name: str, est: Estimate) -> dict[str, float]:
+        """The two fields ``name`` (mean) and ``name_ci95`` (95 % half-width) of an estimate."""
+        return {name: est.mean, f"{name}_ci95": est.ci95}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict of every field (JSON-able; NaN stays NaN)."""
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """Field names in declaration order (e.g. store columns)."""
+        return [f.name for f in fields(cls)]
 
 
 @dataclass(frozen=True)
-class RunRecord:
+class RunRecord(FlatRecord):
     """Result of one run: flat fields, every estimate with its 95 % CI half-width.
 
     Waits and gaps are in units of the mean service time 1/mu (the paper's units;
@@ -189,20 +207,6 @@ class RunRecord:
     pairs_discarded: int
     wall_time_s: float
     replications: int = 1
-
-    @staticmethod
-    def estimate(name: str, est: Estimate) -> dict[str, float]:
-        """The two fields ``name`` (mean) and ``name_ci95`` (95 % half-width) of an estimate."""
-        return {name: est.mean, f"{name}_ci95": est.ci95}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Flat dict of every field (JSON-able; NaN stays NaN)."""
-        return asdict(self)
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        """Field names in declaration order (e.g. store columns)."""
-        return [f.name for f in fields(cls)]
 
     def summary(self) -> dict[str, Any]:
         """The nested ``qnet run --json`` object (see README: Running a scenario)."""

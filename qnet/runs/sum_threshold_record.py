@@ -3,10 +3,10 @@ every estimate with its 95 % CI half-width, the analysis core's predictions besi
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from qnet.estimators import Estimate
+from qnet.runs.record import FlatRecord
 
 __all__ = ["POLICIES", "SumThresholdRecord"]
 
@@ -14,7 +14,7 @@ POLICIES = ("quantum", "classical", "oracle")
 
 
 @dataclass(frozen=True)
-class SumThresholdRecord:
+class SumThresholdRecord(FlatRecord):
     """Result of one sum-threshold run at a QoS limit W_l (QuNet'25 Section 4.5).
 
     Waits are in mean service times 1/mu; ``*_ci95`` is a 95 % batch-means half-width.
@@ -135,20 +135,6 @@ class SumThresholdRecord:
     pairs_discarded: int
     wall_time_s: float
     replications: int = 1
-
-    @staticmethod
-    def estimate(name: str, est: Estimate) -> dict[str, float]:
-        """The two fields ``name`` (mean) and ``name_ci95`` (95 % half-width) of an estimate."""
-        return {name: est.mean, f"{name}_ci95": est.ci95}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Flat dict of every field (JSON-able; NaN stays NaN)."""
-        return asdict(self)
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        """Field names in declaration order (e.g. store columns)."""
-        return [f.name for f in fields(cls)]
 
     def summary(self) -> dict[str, Any]:
         """The nested ``qnet run --json`` object of a sum-threshold run."""

@@ -19,6 +19,7 @@ facet's 4 vertices do not suffice; the facet is searched on a grid.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,7 +42,7 @@ from qnet.games.chsh.tables import (
     random_strategy,
 )
 
-__all__ = ["ChshStudy", "link_sweep", "run_study", "screening_config"]
+__all__ = ["ChshStudy", "knees_against_random", "link_sweep", "run_study", "screening_config"]
 
 #: JSON key of each strategy of the main run.
 KEYS = ("classical_random", "best_classical", "quantum", "any_server_classical")
@@ -181,6 +182,16 @@ def link_sweep(
         for f, a in points
     ]
     res = simulate(config, strategies)
+    labels = [{"fidelity": f, "availability": a} for f, a in points]
+    return knees_against_random(res, level, labels)
+
+
+def knees_against_random(
+    res: LoadBalancingResult, level: float, labels: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """Per discipline, the knee of random routing (strategy 0) and of every other strategy
+    with its paired difference to random (mean ± 95 % CI over replications); strategy
+    ``i + 1`` is reported with the keys of ``labels[i]``."""
     out: dict[str, Any] = {}
     for d, disc in enumerate(res.disciplines):
         knees = knee_loads(res.loads, res.backlog[:, :, d], level)  # [R, S]
@@ -190,14 +201,13 @@ def link_sweep(
             "random": {"mean": float(mean[0]), "ci95": float(half[0])},
             "grid": [
                 {
-                    "fidelity": f,
-                    "availability": a,
+                    **label,
                     "mean": float(mean[i + 1]),
                     "ci95": float(half[i + 1]),
                     "diff_random": float(dmean[i]),
                     "diff_random_ci95": float(dhalf[i]),
                 }
-                for i, (f, a) in enumerate(points)
+                for i, label in enumerate(labels)
             ],
         }
     return out
