@@ -273,6 +273,8 @@ def optimize_optimal(
         rot = np.array([[0.0, -1.0], [1.0, 0.0]])  # rotation by π/2 (s = π/4)
         beta = float((rot @ ia[0][:, 0]) @ t @ ib[0][:, 0])
         shift = _shift_for(alpha, beta, p)
+        if shift is None and abs(1.0 - 2.0 * p) - math.hypot(alpha, beta) <= 1e-9:
+            shift = 0.5 * math.atan2(beta, alpha)  # p sits at the rotation's reach (rounding)
         if shift is None:
             continue
         strategy = strategy.rotated_a(shift)
