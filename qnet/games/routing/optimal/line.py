@@ -169,18 +169,25 @@ def line_rule(
     else:
         y0, h = 0.0, 1.0
     c = min(max(y0, 0.0), _TAIL_Y)
-    graded = np.cumsum(h * 2.0 ** np.arange(0, max(int(math.log2(_PANEL / h)), 0) + 1))
-    graded = graded[graded < _PANEL]
+    # Plain floats for the few breakpoints (numpy's per-call overhead dominated here); the
+    # arithmetic is the same operation for operation, so the rule is unchanged bit for bit.
+    graded: list[float] = []
+    acc = 0.0
+    for k in range(max(int(math.log2(_PANEL / h)), 0) + 1):
+        acc += h * 2.0**k
+        if acc < _PANEL:
+            graded.append(acc)
 
-    def side(length: float) -> NDArray[np.float64]:
+    def side(length: float) -> list[float]:
         if length <= 0.0:
-            return np.zeros(1)
-        g = graded[graded < length]
-        start = g[-1] if g.size else 0.0
+            return [0.0]
+        g = [v for v in graded if v < length]
+        start = g[-1] if g else 0.0
         n = max(int(math.ceil((length - start) / _PANEL)), 1)
-        return np.concatenate(([0.0], g, start + (length - start) * np.arange(1, n + 1) / n))
+        return [0.0, *g, *(start + (length - start) * float(i) / n for i in range(1, n + 1))]
 
-    pts = np.concatenate((c - side(c)[::-1], c + side(_TAIL_Y - c)[1:]))
+    left, right = side(c), side(_TAIL_Y - c)
+    pts = np.array([c - v for v in reversed(left)] + [c + v for v in right[1:]])
     lo, hi = pts[:-1], pts[1:]
     half = 0.5 * (hi - lo)
     y = (0.5 * (hi + lo))[:, None] + half[:, None] * _GL_X[None, :]
