@@ -165,7 +165,7 @@ class StrategyConfig(_Table):
         "ideal", description="'ideal': noiseless-optimal angles; 'noise_aware': re-optimized"
     )
     angles: Literal["polynomial", "optimal"] = Field(
-        "polynomial",
+        "optimal",
         description="'optimal': the line family theta = atan2(a + x b)/2 (issue 12); "
         "'polynomial': the paper's degree-n angles",
     )
