@@ -223,8 +223,10 @@ class LineGame:
     ) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
         x, om = line_rule(a, b, self.params.mu)
         u, n = _unit(a[None, :] + x[:, None] * b[None, :])
-        basis = np.column_stack((np.ones_like(x), x))
-        return x, om, u, n, u.T @ (om[:, None] * basis)
+        weights = np.empty((x.size, 2))  # ω_i (1, x_i): moments k = 0, 1
+        weights[:, 0] = om
+        weights[:, 1] = om * x
+        return x, om, u, n, u.T @ weights
 
     def moments(self, a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
         """M[j, k] = E[X^k u_j(X)], u = (a + X b)/|a + X b| (k = 0, 1), by :func:`line_rule`."""
@@ -243,17 +245,23 @@ class LineGame:
         corr_w = float(np.sum(ma * gam_a))
         corr = float(ma[:, 0] @ t @ mb[:, 0])
 
-        def grad(x, om, u, n, gam):  # d/d(a, b) of Σ_jk M_jk gam_jk, M from the line (a, b)
-            h = (gam[:, 0][None, :] + x[:, None] * gam[:, 1][None, :]) * om[:, None]
-            proj = (h - np.sum(h * u, axis=1)[:, None] * u) / n[:, None]  # (I − uuᵀ)h/|g|
-            return np.concatenate((proj.sum(axis=0), (proj * x[:, None]).sum(axis=0)))
+        def grad(x, om, u, n, gam, e0):
+            """d/d(a, b) of Σ_jk M_jk gam_jk and of Σ_j M_j0 e0_j, M from the line (a, b)."""
+            h = np.empty((x.size, 2, 2))  # [node, (payoff, correlation), component]
+            h[:, 0, :] = (gam[:, 0][None, :] + x[:, None] * gam[:, 1][None, :]) * om[:, None]
+            h[:, 1, :] = (e0[None, :] + x[:, None] * 0.0) * om[:, None]
+            uu = u[:, None, :]
+            proj = (h - np.sum(h * uu, axis=2)[:, :, None] * uu) / n[
+                :, None, None
+            ]  # (I − uuᵀ)h/|g|
+            g0 = proj.sum(axis=0)
+            g1 = (proj * x[:, None, None]).sum(axis=0)
+            return np.concatenate((g0[0], g1[0])), np.concatenate((g0[1], g1[1]))
 
-        e_a = np.zeros((2, 2))
-        e_a[:, 0] = t @ mb[:, 0]
-        e_b = np.zeros((2, 2))
-        e_b[:, 0] = t.T @ ma[:, 0]
-        grad_w = np.concatenate((grad(xa, oa, ua, na, gam_a), grad(xb, ob, ub, nb, gam_b)))
-        grad_c = np.concatenate((grad(xa, oa, ua, na, e_a), grad(xb, ob, ub, nb, e_b)))
+        gwa, gca = grad(xa, oa, ua, na, gam_a, t @ mb[:, 0])
+        gwb, gcb = grad(xb, ob, ub, nb, gam_b, t.T @ ma[:, 0])
+        grad_w = np.concatenate((gwa, gwb))
+        grad_c = np.concatenate((gca, gcb))
         return -corr_w, -grad_w, 0.5 * (1.0 - corr), -0.5 * grad_c
 
 
