@@ -251,9 +251,8 @@ class LineGame:
             h[:, 0, :] = (gam[:, 0][None, :] + x[:, None] * gam[:, 1][None, :]) * om[:, None]
             h[:, 1, :] = (e0[None, :] + x[:, None] * 0.0) * om[:, None]
             uu = u[:, None, :]
-            proj = (h - np.sum(h * uu, axis=2)[:, :, None] * uu) / n[
-                :, None, None
-            ]  # (I − uuᵀ)h/|g|
+            # (I − uuᵀ)h/|g|
+            proj = (h - np.sum(h * uu, axis=2)[:, :, None] * uu) / n[:, None, None]
             g0 = proj.sum(axis=0)
             g1 = (proj * x[:, None, None]).sum(axis=0)
             return np.concatenate((g0[0], g1[0])), np.concatenate((g0[1], g1[1]))
