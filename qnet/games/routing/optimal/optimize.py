@@ -18,7 +18,6 @@ from qnet.games.routing.optimal.line import (
     _check_tensor,
     _combine_moments,
     _line_moments_adaptive,
-    adaptive_line_evaluation,
 )
 from qnet.games.routing.quantum import (
     ADAPTIVE_TOL,
@@ -278,7 +277,9 @@ def optimize_optimal(
         if shift is None:
             continue
         strategy = strategy.rotated_a(shift)
-        final = adaptive_line_evaluation(strategy, params, t)
+        # B's line is unchanged: its adaptive moments are reused (the same integrals).
+        ia_final = _line_moments_adaptive(strategy.a_A, strategy.b_A, params.mu, ADAPTIVE_TOL / 40)
+        final = _combine_moments(ia_final, ib, params, t, ADAPTIVE_TOL)
         zf = strategy.to_vector()
         nu, resid = _multiplier(game, zf)
         return OptimalResult(
