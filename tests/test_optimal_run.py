@@ -103,6 +103,10 @@ def test_noise_aware_optimal_beats_noise_aware_polynomial(na_refs, tensor) -> No
     (by > 0.01) with a pair at p = 0.2, where quantum still helps; both hit p exactly."""
     t = np.asarray(tensor)
     curves = {fam: quantum_curve(na_refs[fam], t, restarts=2) for fam in na_refs}
+    # the line optimizer on T itself: a KKT point of max A s.t. p = 0.2 (relative projected
+    # gradient <= 1e-5, adaptive quadrature validated), however anisotropic T is
+    res = optimize_optimal(0.2, na_refs["optimal"].params, t)
+    assert res.converged and res.splitting_probability == pytest.approx(0.2, abs=1e-12)
     for p in NA_TARGETS:
         for a in (1.0, 0.6):
             mixes = {
