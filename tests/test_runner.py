@@ -75,7 +75,12 @@ def test_paper_ideal_reproduces_the_ideal_reduction() -> None:
     """
     sc = load_scenario(
         SCENARIOS / "paper-ideal.toml",
-        ["engine.name=analytic", "run.decisions=150000", "run.warmup_decisions=5000"],
+        [
+            "engine.name=analytic",
+            "run.decisions=150000",
+            "run.warmup_decisions=5000",
+            "strategy.angles=polynomial",  # the paper's degree-2 angles (the pinned value)
+        ],
     )
     out = simulate(sc)
     r = out.record
@@ -390,8 +395,9 @@ def test_fidelity_at_use_matches_the_storage_model() -> None:
 
 
 def test_retained_share_undefined_without_an_ideal_reduction() -> None:
-    """Ideal angles on near-useless Werner pairs (metro NV, F = 0.3 at herald, v = 0.07) push
-    the run's p towards 1/2, where even ideal degree-2 angles lose to the classical envelope
+    """Ideal degree-2 angles on near-useless Werner pairs (metro NV, F = 0.3 at herald,
+    v = 0.07) push the run's p towards 1/2, where even ideal degree-2 angles lose to the
+    classical envelope
     (ideal reduction < 0): the retained share is undefined (NaN, null in JSON) by the
     documented rule, while the gap reduction itself stays a number with a CI.
 
@@ -415,6 +421,7 @@ def test_retained_share_undefined_without_an_ideal_reduction() -> None:
             "router_b.readout_error=0",
             "link.arm_a_km=0.5",
             "link.arm_b_km=0.5",
+            "strategy.angles=polynomial",  # the optimal family beats classical at every p
         ],
     )
     r = run_scenario(sc)
@@ -567,6 +574,7 @@ def test_ci_coverage_of_the_ideal_reduction(monkeypatch: pytest.MonkeyPatch) -> 
             "run.decisions=10000",
             "run.warmup_decisions=1000",
             "run.batches=20",
+            "strategy.angles=polynomial",  # the paper's angles: the independent reference
         ],
     )
     covered = {"queue": 0, "game": 0}

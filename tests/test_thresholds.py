@@ -387,3 +387,42 @@ def test_dephased_pair_noise_aware_mix_matches_adaptive_quadrature_and_monte_car
     assert mix.payoff > ref.certified_envelope(0.25)
     weaker = th.noise_aware_strategy(ref, 0.25, pair.xx, 0.8)
     assert weaker.payoff <= mix.payoff + 1e-4
+
+
+def test_cli_thresholds_quantum_family_and_lowest_critical_fidelity(tmp_path):
+    """`--quantum optimal` (default) and `--quantum polynomial`: the line family needs no
+    higher a fidelity than the paper's polynomials at any p (it contains a better strategy at
+    every p'', and noise maps both alike, eq. N1), strictly lower at p = 0.1; the JSON names
+    the family and the p of the lowest F_c, which the text table prints."""
+    from qnet.cli.app import app
+
+    runner = CliRunner()
+    base = [
+        "thresholds", "--p", "0.1", "--p", "0.2", "--p", "0.3", "--restarts", "2",
+        "--quantum-step", "0.05", "--fidelity-points", "2", "--availability-points", "2",
+        "--out", str(tmp_path), "--no-plot",
+    ]  # fmt: skip
+    obj = {}
+    for fam in ("optimal", "polynomial"):
+        res = runner.invoke(app, [*base, "--quantum", fam, "--json"])
+        assert res.exit_code == 0, res.output
+        obj[fam] = json.loads(res.stdout)
+        assert obj[fam]["quantum_family"] == fam
+        fc = np.asarray(obj[fam]["critical_fidelity"], dtype=float)
+        low = obj[fam]["lowest_critical_fidelity"]
+        assert low["fidelity"] == np.nanmin(fc)
+        assert low["p"] == obj[fam]["p"][int(np.nanargmin(fc))]
+        assert low["fidelity"] == pytest.approx((3 * low["visibility"] + 1) / 4)
+    fc_opt = np.asarray(obj["optimal"]["critical_fidelity"], dtype=float)
+    fc_poly = np.asarray(obj["polynomial"]["critical_fidelity"], dtype=float)
+    assert np.all(fc_opt <= fc_poly + 1e-6)
+    assert fc_opt[0] < fc_poly[0] - 0.005
+    assert obj["optimal"]["csv"] != obj["polynomial"]["csv"]
+    text = runner.invoke(app, base)
+    assert text.exit_code == 0, text.output
+    low = obj["optimal"]["lowest_critical_fidelity"]
+    assert f"lowest critical fidelity: F_c = {low['fidelity']:.4f}" in text.stdout
+    assert "optimal quantum strategies" in text.stdout
+    bad = runner.invoke(app, ["thresholds", "--quantum", "best", "--p", "0.2"])
+    assert bad.exit_code == 2
+    assert "--quantum" in bad.stderr

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 import typer
 
+from qnet.cli.frontier import QuantumFamily
 from qnet.cli.options import (
     ANALYSIS_OPTION_NAMES,
     AlphaOption,
@@ -147,7 +148,8 @@ def thresholds_figure_png(grid: RetainedGrid, dpi: int = 110) -> bytes:
         fig.colorbar(mesh, ax=axes, label="retained advantage (fraction of ideal)")
     fig.suptitle(
         f"Retained quantum routing advantage (Werner pairs, readout e_A = "
-        f"{grid.readout_error_a:g}, e_B = {grid.readout_error_b:g}; {grid.certificate} certificate)"
+        f"{grid.readout_error_a:g}, e_B = {grid.readout_error_b:g}; "
+        f"{grid.certificate} certificate, {grid.quantum_family} angles)"
     )
     return figure_png(fig, dpi)
 
@@ -202,6 +204,13 @@ def thresholds_command(
     readout_error_b: Annotated[
         float, typer.Option("--readout-error-b", help="Readout flip probability at B, [0, 0.5].")
     ] = 0.0,
+    quantum: Annotated[
+        QuantumFamily,
+        typer.Option(
+            "--quantum",
+            help="Quantum strategies: optimal (line family) or polynomial (paper, --degree).",
+        ),
+    ] = QuantumFamily.optimal,
     degree: DegreeOption = 2,
     quadrature_points: QuadratureOption = 60,
     restarts: RestartsOption = 20,
@@ -260,6 +269,7 @@ def thresholds_command(
                 seed=seed,
                 quantum_step=quantum_step,
                 progress=progress,
+                quantum=quantum.value,
             )
             progress("thresholds", 0.0)
             grid = retained_grid(
@@ -284,9 +294,10 @@ def thresholds_command(
         "seed": seed,
         "quantum_step": quantum_step,
         "xtol": xtol,
+        "quantum_family": quantum.value,
     }
     result["settings"] = settings
-    stem = f"thresholds-{certificate.value}-{settings_digest(settings)}"
+    stem = f"thresholds-{quantum.value}-{certificate.value}-{settings_digest(settings)}"
     result["csv"] = str(write_atomic(results_path(out, f"{stem}.csv"), thresholds_csv(grid)))
     if plot:
         png = thresholds_figure_png(grid)
@@ -308,7 +319,8 @@ def _print_text(grid: RetainedGrid, result: dict[str, object]) -> None:
     console = report_console(120)
     readout = f"e_A = {grid.readout_error_a:g}, e_B = {grid.readout_error_b:g}"
     t = Table(
-        title=f"qnet thresholds: Werner pairs, {readout}, {grid.certificate} certificate",
+        title=f"qnet thresholds: Werner pairs, {readout}, {grid.certificate} certificate, "
+        f"{grid.quantum_family} quantum strategies",
         box=box.SIMPLE_HEAD,
         caption="v_c, F_c: smallest visibility/fidelity (a = 1) at which the best strategy "
         "beats the certified classical envelope at p; naive: noiseless-optimal angles, "
@@ -327,6 +339,13 @@ def _print_text(grid: RetainedGrid, result: dict[str, object]) -> None:
             _fmt(grid.ideal_advantage[i] / 2) if grid.ideal_advantage[i] > 0 else "none",
         )
     console.print(t)
+    low = grid.lowest_critical
+    console.print(
+        "no advantage at any p, even with ideal pairs"
+        if low is None
+        else f"lowest critical fidelity: F_c = {low.fidelity:.4f} (v_c = {low.visibility:.4f}) "
+        f"at p = {low.p:g}"
+    )
     for i, p in enumerate(grid.p):
         rt = Table(
             title=f"retained advantage at p = {p:g} (rows: fidelity F, columns: availability a)",

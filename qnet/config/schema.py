@@ -176,22 +176,13 @@ class StrategyConfig(_Table):
         "ideal", description="'ideal': noiseless-optimal angles; 'noise_aware': re-optimized"
     )
     angles: Literal["polynomial", "optimal"] = Field(
-        "polynomial",
-        description="'polynomial': the paper's degree-n angles; 'optimal': the line family "
-        "theta = atan2(a + x b)/2 (ideal kind only)",
+        "optimal",
+        description="'optimal': the line family theta = atan2(a + x b)/2 (issue 12); "
+        "'polynomial': the paper's degree-n angles",
     )
     degree: int = Field(2, ge=0, le=6, description="polynomial degree of theta(x)")
     quadrature_points: int = Field(60, ge=8, le=400, description="Gauss-Laguerre points")
     restarts: int = Field(20, ge=1, le=1000, description="random restarts of the optimizer")
-
-    @model_validator(mode="after")
-    def _optimal_is_ideal_only(self) -> StrategyConfig:
-        if self.angles == "optimal" and self.kind != "ideal":
-            raise ValueError(
-                "strategy.angles = 'optimal' works with strategy.kind = 'ideal' only (the "
-                "noise-aware mix is built from polynomial angles): allowed 'polynomial'"
-            )
-        return self
 
 
 class GameConfig(_Table):

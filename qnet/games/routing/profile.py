@@ -4,10 +4,12 @@ A :class:`RoutingProfile` is built once per run from the analysis core and then 
 *evaluated* by the engines and the replay. It holds two branches and two baselines:
 
 * **with a pair** -- a shared-randomness mixture of strategies (:class:`Mixture`): for
-  ``strategy.kind = "ideal"`` the degree-n polynomial angles θ_A(x), θ_B(x) optimal on
-  ideal pairs at p (:func:`.quantum.optimize_quantum`, paper D30-D33); for
+  ``strategy.kind = "ideal"`` the angles θ_A(x), θ_B(x) optimal on ideal pairs at p,
+  of the line family (``strategy.angles = "optimal"``, :func:`.optimal.optimize_optimal`)
+  or degree-n polynomials (:func:`.quantum.optimize_quantum`, paper D30-D33); for
   ``"noise_aware"`` the mix of angle strategies (and possibly threshold strategies that
-  leave the pair unused) that :func:`.noise_aware.noise_aware_strategy` finds for the
+  leave the pair unused, angles of the same family) that
+  :func:`.noise_aware.noise_aware_strategy` finds for the
   pair quality and availability the hardware is expected to deliver, chosen jointly with
   the fallback so that the whole mix hits p (eqs. N1-N3);
 * **without a pair** -- the classical fallback mixture of threshold strategies (eq. 6),
@@ -255,6 +257,7 @@ def build_profile(
             quadrature_points=st.quadrature_points,
             restarts=max(4, st.restarts // 4),
             quantum_step=0.025,
+            quantum=st.angles,
         )
         tensor = np.eye(2) if expected_tensor is None else np.asarray(expected_tensor, float)
         curve = quantum_curve(ref, tensor, restarts=max(2, st.restarts // 5))

@@ -3,8 +3,10 @@
 The question the paper leaves open (Sec. VII): how good and how available must the pairs
 be for the quantum routing advantage to survive? Everything here is exact arithmetic on
 the ideal frontier of :func:`qnet.games.routing.frontier.pareto_frontier` (quantum
-strategies found by :func:`qnet.games.routing.quantum.optimize_quantum`, certified
-classical bounds from :mod:`qnet.games.routing.classical`). :mod:`.hull`: concave hulls
+strategies of the reference's family: degree-n polynomials found by
+:func:`qnet.games.routing.quantum.optimize_quantum`, or the optimal line family of
+:mod:`qnet.games.routing.optimal`; certified classical bounds from
+:mod:`qnet.games.routing.classical`). :mod:`.hull`: concave hulls
 and their Minkowski sums; :mod:`.reference`: the noise reference and quantum curves;
 :mod:`.mixing`: noise-aware strategies (N1-N3); :mod:`.critical`: v_c and retained grids.
 
@@ -55,13 +57,14 @@ V(p; a) ≥ a F(p) + (1 − a) G(p) > G(p). Hence v_c(p, a) = v_c(p, 1) for ever
 the certificate slack and ε_q, which matter only for a → 0), and the advantage retained
 at availability a is at least a times the one at a = 1.
 
-Limits (stated, not hidden): quantum payoffs are lower bounds (best polynomial strategy
-found), so v_c is an upper bound on the true critical visibility of the model; the p''
+Limits (stated, not hidden): quantum payoffs are lower bounds (best strategy found in
+the family), so v_c is an upper bound on the true critical visibility of the model; the p''
 grid of the ideal frontier limits V to mixtures of its strategies (refine it with
 ``quantum_step``; at the paper's parameters v_c moves by ≤ 1.2e-3 from step 0.01 to
 0.005 and ≤ 3e-4 from 0.005 to 0.0025, the default). C(p) is the frontier's envelope of
 grid bounds (as in ``qnet frontier``). Dephased pairs (anisotropic T) are not covered by
-(N1): :func:`quantum_curve` re-optimizes the angles on T, and the same hull machinery
+(N1): :func:`quantum_curve` re-optimizes the angles on T (for the line family: the
+best response T V K (1, x)ᵀ, docs/optimal-strategies.md), and the same hull machinery
 (``noise_aware_strategy(..., curve=...)``) mixes them; v_c and the retained grid are
 computed for isotropic noise only.
 

@@ -264,6 +264,7 @@ class RetainedGrid:
         critical_by_availability: array [p, availability] of noise-aware v_c (the contour).
         ideal_advantage: V(p; 1, 1) − C(p) per p.
         certificate: "tight" or "paper".
+        quantum_family: family of the reference's angles, "polynomial" or "optimal".
     """
 
     p: NDArray[np.float64]
@@ -279,11 +280,25 @@ class RetainedGrid:
     critical_by_availability: NDArray[np.float64]
     ideal_advantage: NDArray[np.float64]
     certificate: str
+    quantum_family: str = "polynomial"
+
+    @property
+    def lowest_critical(self) -> CriticalVisibility | None:
+        """The noise-aware v_c (a = 1) with the lowest critical fidelity over p, if any."""
+        finite = [c for c in self.critical if math.isfinite(c.fidelity)]
+        return min(finite, key=lambda c: (c.fidelity, c.p)) if finite else None
 
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form (keys documented in the README)."""
+        low = self.lowest_critical
         return {
             "certificate": self.certificate,
+            "quantum_family": self.quantum_family,
+            "lowest_critical_fidelity": (
+                None
+                if low is None
+                else {"p": low.p, "fidelity": low.fidelity, "visibility": low.visibility}
+            ),
             "p": self.p.tolist(),
             "critical_visibility": [c.visibility for c in self.critical],
             "critical_fidelity": [c.fidelity for c in self.critical],
@@ -371,4 +386,5 @@ def retained_grid(
         critical_by_availability=contour,
         ideal_advantage=ideal_adv,
         certificate=ref.method,
+        quantum_family=ref.frontier.quantum_family,
     )

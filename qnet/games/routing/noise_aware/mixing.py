@@ -21,6 +21,7 @@ from qnet.games.routing.noise_aware.reference import (
     _isotropic_curve,
     effective_visibility,
 )
+from qnet.games.routing.optimal import LineStrategy
 from qnet.games.routing.quantum import PolynomialStrategy
 from qnet.physics.noise import availability_mix
 
@@ -39,11 +40,11 @@ class Component:
 
     Attributes:
         weight: probability (shared random number) of playing it within its branch.
-        kind: "quantum" (measure the pair at polynomial angles) or "classical" (threshold
-            pair, pair unused).
+        kind: "quantum" (measure the pair at polynomial or line-family angles) or
+            "classical" (threshold pair, pair unused).
         splitting_probability: its p on the pair actually held (eq. N1 for quantum).
         payoff: its game payoff on that pair (eq. D32 × η, or D7).
-        strategy: the angles (D31) or the thresholds (C1).
+        strategy: the angles (D31, or a line strategy) or the thresholds (C1).
         ideal_splitting_probability: p'' of the angles on an ideal pair (quantum only).
     """
 
@@ -51,7 +52,7 @@ class Component:
     kind: str
     splitting_probability: float
     payoff: float
-    strategy: PolynomialStrategy | ThresholdStrategy
+    strategy: PolynomialStrategy | LineStrategy | ThresholdStrategy
     ideal_splitting_probability: float | None = None
 
     def to_dict(self) -> dict[str, object]:
@@ -59,7 +60,7 @@ class Component:
         s = self.strategy
         strat = (
             s.to_dict()
-            if isinstance(s, PolynomialStrategy)
+            if isinstance(s, PolynomialStrategy | LineStrategy)
             else {"theta_a": s.theta_a, "theta_b": s.theta_b, "orientation": s.orientation}
         )
         return {

@@ -17,8 +17,9 @@ from qnet.games.routing.classical import (
     classical_envelope,
 )
 from qnet.games.routing.classical.certificates import Method
-from qnet.games.routing.frontier import Frontier, pareto_frontier
+from qnet.games.routing.frontier import Family, Frontier, pareto_frontier
 from qnet.games.routing.noise_aware.hull import _XTOL
+from qnet.games.routing.optimal import LineStrategy
 from qnet.games.routing.quantum import PolynomialStrategy
 from qnet.physics.noise import readout_factor
 from qnet.queues.model import SystemParams, mean_splitting_benefit
@@ -74,7 +75,8 @@ class NoiseReference:
         quantum_p: ideal-pair splitting probabilities p'' of the quantum strategies
             (p'' = 0, constant equal angles, then the frontier grid).
         quantum_payoff: their ideal-pair payoffs Q (adaptive quadrature, eq. D32).
-        quantum_strategies: the polynomial angles (D31).
+        quantum_strategies: the angles: degree-n polynomials (D31) or line strategies
+            θ = ½·atan2(a + x b) (``frontier.quantum_family``).
         quantum_error: largest adaptive-quadrature error bound of ``quantum_payoff``.
         classical_p, classical_payoff, classical_strategies: achievable deterministic
             classical points (best threshold pair found by the tight search at each grid
@@ -87,7 +89,7 @@ class NoiseReference:
     frontier: Frontier
     quantum_p: NDArray[np.float64]
     quantum_payoff: NDArray[np.float64]
-    quantum_strategies: tuple[PolynomialStrategy, ...]
+    quantum_strategies: tuple[PolynomialStrategy | LineStrategy, ...]
     quantum_error: float
     classical_p: NDArray[np.float64]
     classical_payoff: NDArray[np.float64]
@@ -124,11 +126,14 @@ def noise_reference(
     quantum_step: float = 0.0025,
     anchor_spacing: float = 0.05,
     progress: Callable[[str, float], None] | None = None,
+    quantum: Family = "polynomial",
 ) -> NoiseReference:
     """Ideal frontier on the targets plus a p'' grid of step ``quantum_step`` (App. D3, Thm 9).
 
     The quantum strategies at p'' < p are what the noise-aware strategy needs (eq. N1), so
     the frontier is computed on the union of ``p_targets`` and {step, 2 step, ...} < 1/2.
+    ``quantum`` is the family of the angles: "polynomial" (degree-n, App. D3; default, so
+    existing callers keep their numbers) or "optimal" (the line family, issue 12).
     ``progress(stage, fraction)`` is passed to the frontier computation.
     """
     targets = np.atleast_1d(np.asarray(p_targets, dtype=float))
@@ -150,10 +155,15 @@ def noise_reference(
         restarts=restarts,
         seed=seed,
         anchor_spacing=anchor_spacing,
+        quantum=quantum,
         **({"progress": progress} if progress is not None else {}),
     )
     ew = mean_splitting_benefit(params)
-    zero = PolynomialStrategy((0.0,) * (degree + 1), (0.0,) * (degree + 1))
+    zero: PolynomialStrategy | LineStrategy = (
+        LineStrategy((1.0, 0.0), (0.0, 0.0), (1.0, 0.0), (0.0, 0.0))
+        if quantum == "optimal"
+        else PolynomialStrategy((0.0,) * (degree + 1), (0.0,) * (degree + 1))
+    )
     q_p = np.concatenate([[0.0], frontier.p])
     q_val = np.concatenate([[-ew], frontier.quantum_payoff])
     certs = [certified_classical_bound(float(p), params, "tight") for p in frontier.p]
@@ -187,7 +197,7 @@ class QuantumCurve:
         tensor: the pair's X–Z correlation tensor T (readout errors included).
         p: splitting probability of each strategy on that pair (eq. D33 with T).
         payoff: its payoff on that pair (eq. D32 with T).
-        strategies: the polynomial angles (D31).
+        strategies: the angles (polynomial, D31, or line strategies).
         ideal_p: each strategy's splitting probability on an ideal pair, when the curve is
             the image (N1) of the ideal frontier (isotropic T); None otherwise.
         error: largest quadrature error bound of ``payoff``.
@@ -196,7 +206,7 @@ class QuantumCurve:
     tensor: NDArray[np.float64]
     p: NDArray[np.float64]
     payoff: NDArray[np.float64]
-    strategies: tuple[PolynomialStrategy, ...]
+    strategies: tuple[PolynomialStrategy | LineStrategy, ...]
     ideal_p: NDArray[np.float64] | None
     error: float
 
@@ -226,9 +236,11 @@ def quantum_curve(
 
     For T = η·I the ideal frontier maps exactly (eq. N1). Otherwise (e.g. a pair that
     dephased in memory, T = diag(ZZ, XX) from :func:`qnet.physics.noise.stored_pair`, times the
-    readout factor) the polynomial angles are re-optimized on T at every p of the
-    reference grid that T can reach (p > (1 − σ_max(T))/2), plus the best constant angles
-    (n_A, n_B = the top singular vectors of T, p = (1 − σ_max)/2, A = −σ_max E[w]).
+    readout factor) the reference's family is re-optimized on T at every p of the
+    reference grid that T can reach (p > (1 − σ_max(T))/2): polynomial angles, or the line
+    family's best response u(x) ∝ T V K (1, x)ᵀ (docs/optimal-strategies.md, "Noisy
+    pairs"); plus the best constant angles (n_A, n_B = the top singular vectors of T,
+    p = (1 − σ_max)/2, A = −σ_max E[w]).
     """
     t = np.asarray(tensor, dtype=float)
     if t.shape != (2, 2) or not np.all(np.isfinite(t)):
@@ -251,11 +263,16 @@ def quantum_curve(
         seed=seed,
         correlation_tensor=t,
         anchor_spacing=anchor_spacing,
+        quantum=ref.frontier.quantum_family,  # type: ignore[arg-type]
     )
-    deg1 = ref.frontier.degree + 1
-    th_a = 0.5 * math.atan2(u[1, 0], u[0, 0])
-    th_b = 0.5 * math.atan2(vt[0, 1], vt[0, 0])
-    const = PolynomialStrategy((th_a,) + (0.0,) * (deg1 - 1), (th_b,) + (0.0,) * (deg1 - 1))
+    const: PolynomialStrategy | LineStrategy
+    if ref.frontier.quantum_family == "optimal":
+        const = LineStrategy((u[0, 0], u[1, 0]), (0.0, 0.0), (vt[0, 0], vt[0, 1]), (0.0, 0.0))
+    else:
+        deg1 = ref.frontier.degree + 1
+        th_a = 0.5 * math.atan2(u[1, 0], u[0, 0])
+        th_b = 0.5 * math.atan2(vt[0, 1], vt[0, 0])
+        const = PolynomialStrategy((th_a,) + (0.0,) * (deg1 - 1), (th_b,) + (0.0,) * (deg1 - 1))
     ew = mean_splitting_benefit(ref.params)
     return QuantumCurve(
         tensor=t,

@@ -169,18 +169,25 @@ def line_rule(
     else:
         y0, h = 0.0, 1.0
     c = min(max(y0, 0.0), _TAIL_Y)
-    graded = np.cumsum(h * 2.0 ** np.arange(0, max(int(math.log2(_PANEL / h)), 0) + 1))
-    graded = graded[graded < _PANEL]
+    # Plain floats for the few breakpoints (numpy's per-call overhead dominated here); the
+    # arithmetic is the same operation for operation, so the rule is unchanged bit for bit.
+    graded: list[float] = []
+    acc = 0.0
+    for k in range(max(int(math.log2(_PANEL / h)), 0) + 1):
+        acc += h * 2.0**k
+        if acc < _PANEL:
+            graded.append(acc)
 
-    def side(length: float) -> NDArray[np.float64]:
+    def side(length: float) -> list[float]:
         if length <= 0.0:
-            return np.zeros(1)
-        g = graded[graded < length]
-        start = g[-1] if g.size else 0.0
+            return [0.0]
+        g = [v for v in graded if v < length]
+        start = g[-1] if g else 0.0
         n = max(int(math.ceil((length - start) / _PANEL)), 1)
-        return np.concatenate(([0.0], g, start + (length - start) * np.arange(1, n + 1) / n))
+        return [0.0, *g, *(start + (length - start) * float(i) / n for i in range(1, n + 1))]
 
-    pts = np.concatenate((c - side(c)[::-1], c + side(_TAIL_Y - c)[1:]))
+    left, right = side(c), side(_TAIL_Y - c)
+    pts = np.array([c - v for v in reversed(left)] + [c + v for v in right[1:]])
     lo, hi = pts[:-1], pts[1:]
     half = 0.5 * (hi - lo)
     y = (0.5 * (hi + lo))[:, None] + half[:, None] * _GL_X[None, :]
@@ -216,8 +223,10 @@ class LineGame:
     ) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
         x, om = line_rule(a, b, self.params.mu)
         u, n = _unit(a[None, :] + x[:, None] * b[None, :])
-        basis = np.column_stack((np.ones_like(x), x))
-        return x, om, u, n, u.T @ (om[:, None] * basis)
+        weights = np.empty((x.size, 2))  # ω_i (1, x_i): moments k = 0, 1
+        weights[:, 0] = om
+        weights[:, 1] = om * x
+        return x, om, u, n, u.T @ weights
 
     def moments(self, a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
         """M[j, k] = E[X^k u_j(X)], u = (a + X b)/|a + X b| (k = 0, 1), by :func:`line_rule`."""
@@ -236,17 +245,22 @@ class LineGame:
         corr_w = float(np.sum(ma * gam_a))
         corr = float(ma[:, 0] @ t @ mb[:, 0])
 
-        def grad(x, om, u, n, gam):  # d/d(a, b) of Σ_jk M_jk gam_jk, M from the line (a, b)
-            h = (gam[:, 0][None, :] + x[:, None] * gam[:, 1][None, :]) * om[:, None]
-            proj = (h - np.sum(h * u, axis=1)[:, None] * u) / n[:, None]  # (I − uuᵀ)h/|g|
-            return np.concatenate((proj.sum(axis=0), (proj * x[:, None]).sum(axis=0)))
+        def grad(x, om, u, n, gam, e0):
+            """d/d(a, b) of Σ_jk M_jk gam_jk and of Σ_j M_j0 e0_j, M from the line (a, b)."""
+            h = np.empty((x.size, 2, 2))  # [node, (payoff, correlation), component]
+            h[:, 0, :] = (gam[:, 0][None, :] + x[:, None] * gam[:, 1][None, :]) * om[:, None]
+            h[:, 1, :] = (e0[None, :] + x[:, None] * 0.0) * om[:, None]
+            uu = u[:, None, :]
+            # (I − uuᵀ)h/|g|
+            proj = (h - np.sum(h * uu, axis=2)[:, :, None] * uu) / n[:, None, None]
+            g0 = proj.sum(axis=0)
+            g1 = (proj * x[:, None, None]).sum(axis=0)
+            return np.concatenate((g0[0], g1[0])), np.concatenate((g0[1], g1[1]))
 
-        e_a = np.zeros((2, 2))
-        e_a[:, 0] = t @ mb[:, 0]
-        e_b = np.zeros((2, 2))
-        e_b[:, 0] = t.T @ ma[:, 0]
-        grad_w = np.concatenate((grad(xa, oa, ua, na, gam_a), grad(xb, ob, ub, nb, gam_b)))
-        grad_c = np.concatenate((grad(xa, oa, ua, na, e_a), grad(xb, ob, ub, nb, e_b)))
+        gwa, gca = grad(xa, oa, ua, na, gam_a, t @ mb[:, 0])
+        gwb, gcb = grad(xb, ob, ub, nb, gam_b, t.T @ ma[:, 0])
+        grad_w = np.concatenate((gwa, gwb))
+        grad_c = np.concatenate((gca, gcb))
         return -corr_w, -grad_w, 0.5 * (1.0 - corr), -0.5 * grad_c
 
 

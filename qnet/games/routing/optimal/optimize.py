@@ -18,7 +18,6 @@ from qnet.games.routing.optimal.line import (
     _check_tensor,
     _combine_moments,
     _line_moments_adaptive,
-    adaptive_line_evaluation,
 )
 from qnet.games.routing.quantum import (
     ADAPTIVE_TOL,
@@ -58,6 +57,26 @@ def _kmat(nu: float, params: SystemParams) -> NDArray[np.float64]:
     return np.array([[nu, -params.c2], [-params.c2, -params.c1]])
 
 
+def _rot(alpha: float) -> NDArray[np.float64]:
+    c, s = math.cos(alpha), math.sin(alpha)
+    return np.array([[c, -s], [s, c]])
+
+
+def _best_common_rotation(
+    ma: NDArray[np.float64], mb: NDArray[np.float64], t: NDArray[np.float64], k: NDArray
+) -> float:
+    """α maximizing F(α) = Σ (R ma) ∘ (T R mb K), both routers' Bloch vectors rotated by α.
+
+    RᵀTR keeps T's rotation-invariant part and turns the rest by 2α, so
+    F = C + X cos 2α + Y sin 2α; three evaluations give C, X, Y."""
+    f = [
+        float(np.sum(ma * (_rot(a).T @ t @ _rot(a) @ mb @ k)))
+        for a in (0.0, math.pi / 4, math.pi / 2)
+    ]
+    c0, x = 0.5 * (f[0] + f[2]), 0.5 * (f[0] - f[2])
+    return 0.5 * math.atan2(f[1] - c0, x)
+
+
 def lagrangian_best_response(
     nu: float,
     game: LineGame,
@@ -73,10 +92,14 @@ def lagrangian_best_response(
     u(x) = g/|g| with g = T V K (1, x)ᵀ (K from :func:`_kmat`), i.e. the line a = T V K[:, 0],
     b = T V K[:, 1]; symmetrically for B with Tᵀ. Each step cannot lower the objective, so
     the iteration climbs to a stationary point; several seeded starts guard against local
-    maxima.
+    maxima. When T does not commute with rotations (e.g. a dephased pair), a common rotation
+    of both routers is no symmetry but a direction along which the alternation crawls; each
+    round then first turns B by the best common rotation (closed form, cannot lower the
+    objective either).
     """
     k = _kmat(nu, game.params)
     t = game.tensor
+    anisotropic = abs(t[0, 0] - t[1, 1]) + abs(t[0, 1] + t[1, 0]) > 0.0
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     inits: list[LineStrategy] = []
     if start is not None:
@@ -87,8 +110,11 @@ def lagrangian_best_response(
     best: LagrangianSolution | None = None
     for init in inits:
         mb = game.moments(init.a_B, init.b_B)
+        ma = None
         val_old = -math.inf
         for _ in range(max_iter):
+            if anisotropic and ma is not None:
+                mb = _rot(_best_common_rotation(ma, mb, t, k)) @ mb
             ga = t @ mb @ k
             ma = game.moments(ga[:, 0], ga[:, 1])
             gb = t.T @ ma @ k
@@ -273,10 +299,14 @@ def optimize_optimal(
         rot = np.array([[0.0, -1.0], [1.0, 0.0]])  # rotation by π/2 (s = π/4)
         beta = float((rot @ ia[0][:, 0]) @ t @ ib[0][:, 0])
         shift = _shift_for(alpha, beta, p)
+        if shift is None and abs(1.0 - 2.0 * p) - math.hypot(alpha, beta) <= 1e-9:
+            shift = 0.5 * math.atan2(beta, alpha)  # p sits at the rotation's reach (rounding)
         if shift is None:
             continue
         strategy = strategy.rotated_a(shift)
-        final = adaptive_line_evaluation(strategy, params, t)
+        # B's line is unchanged: its adaptive moments are reused (the same integrals).
+        ia_final = _line_moments_adaptive(strategy.a_A, strategy.b_A, params.mu, ADAPTIVE_TOL / 40)
+        final = _combine_moments(ia_final, ib, params, t, ADAPTIVE_TOL)
         zf = strategy.to_vector()
         nu, resid = _multiplier(game, zf)
         return OptimalResult(
