@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import qnet.engines.analytic as analytic
+import qnet.engines.pair_store as pair_store
 from qnet.config import load_scenario
 from qnet.estimators import (
     BatchAccumulator,
@@ -60,7 +61,7 @@ def test_pair_store_in_chunks_equals_one_call(
 ) -> None:
     """Herald times, counters and the lazily drawn generation times carry over: chunked
     supply equals one call (refills of 64 draws cross chunk and segment boundaries)."""
-    monkeypatch.setattr(analytic, "GENERATION_DRAWS", 64)
+    monkeypatch.setattr(pair_store, "GENERATION_DRAWS", 64)
     sc = load_scenario(SCENARIOS / name, ["engine.name=analytic", f"link.cutoff_s={cutoff}"])
     model = analytic.link_model(sc)
     n = 3000
@@ -136,7 +137,7 @@ def test_run_record_does_not_depend_on_the_chunk_size(
 ) -> None:
     """The same seed gives the same record, bit for bit, for chunks of 997, 4096 and the
     whole run, with or without the per-decision series kept."""
-    monkeypatch.setattr(analytic, "GENERATION_DRAWS", 256)
+    monkeypatch.setattr(pair_store, "GENERATION_DRAWS", 256)
     sc = load_scenario(
         SCENARIOS / name,
         ["engine.name=analytic", "run.decisions=12000", "run.warmup_decisions=1000", *sets],
