@@ -300,7 +300,8 @@ class AnalyticEngine:
     """The analytic engine fed the decisions chunk by chunk (pair store and streams carry over).
 
     ``rngs`` holds the named streams ``"link"`` (generation) and ``"outcomes"``;
-    ``decisions`` is the total number of decisions that will be fed.
+    ``decisions`` is the total number of decisions that will be fed; ``closed_form``
+    False steps the pair store one decision at a time (benchmarks; same numbers).
     """
 
     def __init__(
@@ -309,10 +310,12 @@ class AnalyticEngine:
         rngs: dict[str, np.random.Generator],
         decisions: int,
         model: LinkModel | None = None,
+        *,
+        closed_form: bool = True,
     ) -> None:
         self._m = model if model is not None else link_model(scenario)
         self._outcomes = rngs["outcomes"]
-        self._store = PairStore(self._m, rngs["link"], decisions)
+        self._store = PairStore(self._m, rngs["link"], decisions, closed_form=closed_form)
         self._readout = readout_factor(self._m.readout_error_a, self._m.readout_error_b)
 
     def decide(self, t_s: np.ndarray, settings: MeasurementSettings, flip: np.ndarray) -> PairUse:
