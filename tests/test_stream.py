@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import qnet.engines.analytic as analytic
+import qnet.engines.pair_store as pair_store
 from qnet.config import load_scenario
 from qnet.estimators import (
     BatchAccumulator,
@@ -60,7 +61,7 @@ def test_pair_store_in_chunks_equals_one_call(
 ) -> None:
     """Herald times, counters and the lazily drawn generation times carry over: chunked
     supply equals one call (refills of 64 draws cross chunk and segment boundaries)."""
-    monkeypatch.setattr(analytic, "GENERATION_DRAWS", 64)
+    monkeypatch.setattr(pair_store, "GENERATION_DRAWS", 64)
     sc = load_scenario(SCENARIOS / name, ["engine.name=analytic", f"link.cutoff_s={cutoff}"])
     model = analytic.link_model(sc)
     n = 3000
@@ -136,7 +137,7 @@ def test_run_record_does_not_depend_on_the_chunk_size(
 ) -> None:
     """The same seed gives the same record, bit for bit, for chunks of 997, 4096 and the
     whole run, with or without the per-decision series kept."""
-    monkeypatch.setattr(analytic, "GENERATION_DRAWS", 256)
+    monkeypatch.setattr(pair_store, "GENERATION_DRAWS", 256)
     sc = load_scenario(
         SCENARIOS / name,
         ["engine.name=analytic", "run.decisions=12000", "run.warmup_decisions=1000", *sets],
@@ -164,3 +165,24 @@ def test_kept_series_match_the_record() -> None:
     assert out.reduction_series.mean() == pytest.approx(rec.gap_reduction, rel=1e-12)
     bounded = simulate(sc, keep_series=False, chunk=1500)
     assert bounded.log is None and len(bounded.reduction_series) == 0
+
+
+def test_analytic_pass_one_keeps_nothing_per_decision() -> None:
+    """Pass 1 of an analytic run keeps the engine's stream states, not the outputs (pass 2
+    reruns the engine), so what outlives a chunk does not grow with the run (that the rerun
+    gives the same record for any chunk size is checked above)."""
+    from qnet.engines.analytic import link_model
+    from qnet.runs.runner import _played_profile
+    from qnet.runs.stream import decide
+
+    sc = load_scenario(
+        SCENARIOS / "paper-ideal.toml",
+        ["engine.name=analytic", "run.decisions=5000", "run.warmup_decisions=500"],
+    )
+    rngs = streams(sc.seed)
+    model = link_model(sc)
+    profile = _played_profile(sc, model, rngs["pilot"])
+    decided = decide(sc, profile, model, rngs, None, chunk=1000)
+    assert decided.outputs == [] and len(decided.chunks) == 5
+    assert decided.engine_rngs is not None and set(decided.engine_rngs) == {"link", "outcomes"}
+    assert decided.used_count > 4000  # the engine did supply pairs

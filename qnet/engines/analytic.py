@@ -28,13 +28,13 @@ simulated photon by photon:
   (amplitude-damping bias is removed by the players' shared flip, see :mod:`qnet.physics.noise`).
   What the players route is decided by :mod:`qnet.decisions.step`, not here.
 
-One pair at most per decision. Cost: one Python step per decision over the K slots (fine
-for K up to tens); everything else is vectorized.
+One pair at most per decision. The pair store (:mod:`qnet.engines.pair_store`) computes
+blocks of decisions in closed form where the slots serve in FIFO order and steps through
+the rest one decision at a time; everything else is vectorized.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,7 @@ import numpy as np
 
 from qnet.decisions.step import MeasurementSettings
 from qnet.engines.base import PairUse
+from qnet.engines.pair_store import PairStore, clone_stream
 from qnet.physics.noise import readout_factor
 
 if TYPE_CHECKING:
@@ -216,129 +217,6 @@ class PairSupply:
     discarded: int
 
 
-GENERATION_DRAWS = 1 << 16
-"""Generation times drawn per refill of :class:`_GenerationTimes` (memory, not numbers)."""
-
-
-def clone_stream(rng: np.random.Generator) -> np.random.Generator:
-    """An independent generator at the same point of the same stream."""
-    out = np.random.Generator(type(rng.bit_generator)())
-    out.bit_generator.state = rng.bit_generator.state
-    return out
-
-
-class _GenerationTimes:
-    """Draws of the time from a slot pair's restart to its pair becoming usable.
-
-    The stream is consumed in segments of ``size`` draws: ``size`` geometric failure
-    counts, then ``size`` binomial splits of them into full and short attempts. A segment
-    is drawn lazily, :data:`GENERATION_DRAWS` at a time, from two positions of the stream
-    (a clone reads the geometrics while the stream itself, advanced past them, reads the
-    binomials), so memory stays bounded while the values are those of drawing each whole
-    segment at once.
-    """
-
-    def __init__(self, model: LinkModel, rng: np.random.Generator, size: int) -> None:
-        self._m, self._rng, self._size = model, rng, max(size, 64)
-        self._left = 0
-        self._geo = rng
-        self.next: Callable[[], float] = self._times().__next__
-        """The next generation time [s] (a bound generator step: cheap per call)."""
-
-    def _times(self) -> Iterator[float]:
-        while True:
-            yield from self._refill()
-
-    def _refill(self) -> list[float]:
-        m, rng = self._m, self._rng
-        p, r1 = m.success_probability, m.round_one_pass_probability
-        if self._left == 0:  # a new segment: geometrics read by a clone, rng skips them
-            self._geo = clone_stream(rng)
-            for start in range(0, self._size, GENERATION_DRAWS):
-                rng.geometric(p, min(GENERATION_DRAWS, self._size - start))
-            self._left = self._size
-        k = min(self._left, GENERATION_DRAWS)
-        self._left -= k
-        failures = self._geo.geometric(p, k) - 1
-        full_share = (r1 - p) / (1 - p) if p < 1 else 0.0
-        full = rng.binomial(failures, full_share)
-        dur = (failures - full) * m.attempt_fail_s + (full + 1) * m.attempt_full_s
-        return dur.tolist()
-
-    def __call__(self) -> float:
-        return self.next()
-
-
-class PairStore:
-    """The K slot pairs and the agreement rule, fed decision times chunk by chunk.
-
-    The slots' herald times and the counters carry over between chunks, so feeding the
-    decisions in chunks gives what one call on all of them gives.
-
-    Args:
-        model: the link.
-        rng: the generation stream.
-        decisions: how many decisions will be fed in total (sets the draw segments).
-    """
-
-    def __init__(self, model: LinkModel, rng: np.random.Generator, decisions: int) -> None:
-        self._m = model
-        self._gen = _GenerationTimes(model, rng, decisions + model.slots)
-        # herald[k]: station herald time of slot k's current (stored or in-progress) pair;
-        # a slot freed at time f heralds its next pair at f + gen() - delay.
-        self._herald = [self._gen() - model.usable_delay_s for _ in range(model.slots)]
-        self._scheduled = model.slots
-        self.discarded = 0
-        self._end = 0.0
-
-    @property
-    def heralded(self) -> int:
-        """Pairs heralded up to the last decision fed (not those still in progress)."""
-        return self._scheduled - sum(1 for h in self._herald if h > self._end)
-
-    def supply(
-        self, t_s: np.ndarray, wants_pair: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(used, available, herald time of the used pair) for the next decision times."""
-        t_list = np.asarray(t_s, dtype=float).tolist()
-        wants = [True] * len(t_list) if wants_pair is None else np.asarray(wants_pair).tolist()
-        n = len(t_list)
-        gen, herald, model = self._gen.next, self._herald, self._m
-        delay = model.usable_delay_s
-        discard = model.discard_age_s
-        oldest = model.selection == "oldest"
-        scheduled = self._scheduled
-        discarded = self.discarded
-        used = np.zeros(n, dtype=bool)
-        available = np.zeros(n, dtype=bool)
-        herald_used = np.full(n, np.nan)
-        for i, t in enumerate(t_list):
-            best = -1
-            best_h = 0.0
-            for k in range(model.slots):
-                h = herald[k]
-                if discard is not None and h + discard <= t:
-                    while h + discard <= t:
-                        h += discard + gen() - delay
-                        scheduled += 1
-                        discarded += 1
-                    herald[k] = h
-                if h + delay <= t and (best < 0 or (h < best_h if oldest else h > best_h)):
-                    best, best_h = k, h
-            if best >= 0:
-                available[i] = True
-                if not wants[i]:
-                    continue
-                used[i] = True
-                herald_used[i] = best_h
-                herald[best] = t + gen() - delay
-                scheduled += 1
-        self._scheduled, self.discarded = scheduled, discarded
-        if n:
-            self._end = t_list[-1]
-        return used, available, herald_used
-
-
 def sample_pair_supply(
     t_s: np.ndarray,
     model: LinkModel,
@@ -422,7 +300,8 @@ class AnalyticEngine:
     """The analytic engine fed the decisions chunk by chunk (pair store and streams carry over).
 
     ``rngs`` holds the named streams ``"link"`` (generation) and ``"outcomes"``;
-    ``decisions`` is the total number of decisions that will be fed.
+    ``decisions`` is the total number of decisions that will be fed; ``closed_form``
+    False steps the pair store one decision at a time (benchmarks; same numbers).
     """
 
     def __init__(
@@ -431,10 +310,12 @@ class AnalyticEngine:
         rngs: dict[str, np.random.Generator],
         decisions: int,
         model: LinkModel | None = None,
+        *,
+        closed_form: bool = True,
     ) -> None:
         self._m = model if model is not None else link_model(scenario)
         self._outcomes = rngs["outcomes"]
-        self._store = PairStore(self._m, rngs["link"], decisions)
+        self._store = PairStore(self._m, rngs["link"], decisions, closed_form=closed_form)
         self._readout = readout_factor(self._m.readout_error_a, self._m.readout_error_b)
 
     def decide(self, t_s: np.ndarray, settings: MeasurementSettings, flip: np.ndarray) -> PairUse:

@@ -14,11 +14,13 @@ queue), baseline (the classical baseline's mixture choice), pilot (the noise-awa
 short look at the link). Same seed, same run.
 
 Memory. The decisions stream through the engine, the queue replay and the estimators in
-chunks (:mod:`qnet.runs.stream`: pass 1 makes the decisions and keeps 2 bits each, pass 2
-redraws the same streams and replays the three policies into streaming accumulators), so
-memory does not grow with ``run.decisions``; each stream is drawn chunk by chunk in the
-order of one draw, so the record does not depend on the chunk size. Only the per-decision
-log and series behind the run's plot (``simulate(keep_series=True)``) grow with the run.
+chunks (:mod:`qnet.runs.stream`: pass 1 makes the decisions and keeps running sums, pass 2
+redraws the same streams, reruns the analytic engine on its own streams (SeQUeNCe: reads
+the outputs kept at 2 bits each) and replays the three policies into streaming
+accumulators), so memory does not grow with ``run.decisions``; each stream is drawn chunk
+by chunk in the order of one draw, so the record does not depend on the chunk size. Only
+the per-decision log and series behind the run's plot (``simulate(keep_series=True)``)
+grow with the run.
 
 The baselines are coupled to the run (common random numbers): same arrivals, service
 times and within-batch order, and the *longer* of the two customers goes to the same

@@ -3,11 +3,14 @@
 Pass 1 (:func:`decide`) draws the traffic and the routers' shared numbers, prepares the
 protocol step and lets the engine supply pairs, one chunk of :data:`CHUNK_DECISIONS`
 decisions at a time (the analytic engine's pair store carries over; SeQUeNCe takes the
-run in one chunk: at ~500 decisions/s its memory is never the limit). It keeps only the
-players' outputs, packed to 2 bits per decision, and streaming sums (availability, pairs
-used, fidelity and age at use, the pairs' mean correlation tensor). Those sums fix the
+run in one chunk: at ~500 decisions/s its memory is never the limit). It keeps streaming
+sums (availability, pairs used, fidelity and age at use, the pairs' mean correlation
+tensor) and, for the analytic engine, the link and outcome streams' starting states; for
+SeQUeNCe, the players' outputs packed to 2 bits per decision. Those sums fix the
 comparison profile; pass 2 (:func:`replay`) then redraws the same traffic and shared
-numbers from the same stream positions, replays the three policies through the queue
+numbers from the same stream positions, runs the analytic engine again on its own
+streams (deterministic: the same pairs and outcomes, so nothing per decision is stored
+and memory does not grow with the run), replays the three policies through the queue
 (:class:`qnet.queues.replay.QueueReplayer` carries each server's state) and feeds the
 estimators' accumulators (:class:`qnet.estimators.BatchAccumulator`).
 
@@ -41,6 +44,9 @@ __all__ = ["CHUNK_DECISIONS", "Decided", "Replayed", "TrafficStream", "decide", 
 
 CHUNK_DECISIONS = 1 << 16
 """Decisions per chunk: bounds the run's working memory (the numbers do not depend on it)."""
+
+ENGINE_STREAMS = ("link", "outcomes")
+"""The analytic engine's streams: cloned before pass 1 so that pass 2 redraws its pairs."""
 
 
 class TrafficStream:
@@ -83,11 +89,14 @@ def _chunks(n: int, size: int) -> list[tuple[int, int]]:
 
 @dataclass
 class Decided:
-    """What pass 1 keeps: packed outputs per chunk and streaming sums of the measured part.
+    """What pass 1 keeps: how to redo the outputs and streaming sums of the measured part.
 
     Attributes:
         chunks: (start, end) decision indices of each chunk.
-        outputs: per chunk, ``packbits(o_A > 0)`` and ``packbits(o_B > 0)``.
+        outputs: SeQUeNCe: per chunk, ``packbits(o_A > 0)`` and ``packbits(o_B > 0)``;
+            analytic: empty (pass 2 reruns the engine).
+        engine_rngs: analytic: the link and outcome streams as pass 1 found them.
+        model: the link model the engine ran with.
         supply: batch sums of availability, pair used, fidelity and age at use (0 unused).
         tensor_sum: sum of the used pairs' X-Z tensors (readout not included).
         few: the first ``2 b`` fidelities and ages at use (for runs with very few pairs).
@@ -99,6 +108,8 @@ class Decided:
     outputs: list[tuple[np.ndarray, np.ndarray]]
     supply: BatchAccumulator
     tensor_sum: np.ndarray
+    engine_rngs: dict[str, np.random.Generator] | None = None
+    model: LinkModel | None = None
     few: dict[str, list[float]] = field(default_factory=lambda: {"fid": [], "age": []})
     pairs_heralded: int = 0
     pairs_discarded: int = 0
@@ -127,13 +138,15 @@ def decide(
     traffic = TrafficStream(scenario, clone_stream(rngs["traffic"]))
     shared = clone_stream(rngs["shared"])
     analytic = scenario.engine.name == "analytic"
-    engine = AnalyticEngine(scenario, rngs, n, model) if analytic else None
     out = Decided(
         chunks=_chunks(n, chunk if analytic else n),
         outputs=[],
         supply=BatchAccumulator(n - warm, b, 4),
         tensor_sum=np.zeros((2, 2)),
+        engine_rngs={k: clone_stream(rngs[k]) for k in ENGINE_STREAMS} if analytic else None,
+        model=model,
     )
+    engine = AnalyticEngine(scenario, rngs, n, model) if analytic else None
     logs: list[DecisionLog] = []
     for i0, i1 in out.chunks:
         t, x1, x2 = traffic.next(i1 - i0)
@@ -147,7 +160,8 @@ def decide(
 
             use = run_sequence(scenario, t, step.settings, rngs, progress=progress)
         o_a, o_b = step.outputs(use.available, use.used, use.outcome_a, use.outcome_b)
-        out.outputs.append((np.packbits(o_a > 0), np.packbits(o_b > 0)))
+        if engine is None:
+            out.outputs.append((np.packbits(o_a > 0), np.packbits(o_b > 0)))
         out.pairs_heralded, out.pairs_discarded = use.pairs_heralded, use.pairs_discarded
         if keep_log:
             age_s, fid_s = use.pair_age_s, use.pair_fidelity
@@ -217,13 +231,22 @@ def replay(
     kept: dict[str, list[np.ndarray]] = {"queue": [], "game": [], "controls": []}
     means = np.zeros(3)
     last_t = 0.0
-    for (i0, i1), (bits_a, bits_b) in zip(decided.chunks, decided.outputs, strict=True):
+    engine = None
+    if decided.engine_rngs is not None:
+        engine = AnalyticEngine(scenario, decided.engine_rngs, n, decided.model)
+    for c, (i0, i1) in enumerate(decided.chunks):
         m = i1 - i0
         t, x1, x2 = traffic.next(m)
         step = DecisionStep.prepare(profile, x1 * mu, x2 * mu, rngs["shared"].random((m, 3)))
+        if engine is not None:
+            use = engine.decide(t, step.settings, step.flip)
+            bits = step.outputs(use.available, use.used, use.outcome_a, use.outcome_b)
+            o_a, o_b = (np.where(o > 0, 1, -1).astype(np.int8) for o in bits)
+        else:
+            bits_a, bits_b = decided.outputs[c]
+            o_a = np.where(np.unpackbits(bits_a, count=m).astype(bool), 1, -1).astype(np.int8)
+            o_b = np.where(np.unpackbits(bits_b, count=m).astype(bool), 1, -1).astype(np.int8)
         t, x1, x2 = t * mu, x1 * mu, x2 * mu
-        o_a = np.where(np.unpackbits(bits_a, count=m).astype(bool), 1, -1).astype(np.int8)
-        o_b = np.where(np.unpackbits(bits_b, count=m).astype(bool), 1, -1).astype(np.int8)
         first_is_a = rngs["order"].random(m) < 0.5
         outputs = {
             "quantum": (o_a, o_b),
