@@ -609,3 +609,55 @@ def test_sequence_times_that_crashed_the_engine_are_refused(
     args = [x for s in sets for x in ("--set", s)]
     for command in ("run", "link"):
         assert _one_error([command, "s.toml", *args], cwd=tmp_path) == message
+
+
+# ---------------------------------------------------------------- new-user pass
+
+
+def test_zero_replications_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    """``--replications 0`` used to start a plain (SeQUeNCe, ~65 s) run instead of refusing."""
+    (tmp_path / "s.toml").write_text(TINY.replace('"analytic"', '"sequence"'))
+    message = _one_error(["run", "s.toml", "--replications", "0"], cwd=tmp_path)
+    assert message == "--replications = 0: allowed range is [1, inf)"
+    assert _files(tmp_path) == [Path("s.toml")]
+
+
+def _help_texts() -> list[tuple[str, str]]:
+    """(command path, text) of every command's and parameter's help."""
+    import typer
+
+    out: list[tuple[str, str]] = []
+
+    def walk(cmd: object, path: str) -> None:
+        out.append((path, getattr(cmd, "help", None) or ""))
+        out.extend((f"{path} {p.name}", getattr(p, "help", None) or "") for p in cmd.params)  # type: ignore[attr-defined]
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(app), "qnet")
+    return out
+
+
+def test_help_texts_keep_their_brackets() -> None:
+    """Help is rendered as rich markup: an unescaped ``[s]`` or ``[link]`` vanished from
+    ``--help`` (e.g. "Application time scale 1/μ ."); write ``\\[`` instead."""
+    from rich.text import Text
+
+    texts = _help_texts()
+    assert len(texts) > 100
+    for where, text in texts:
+        assert Text.from_markup(text).plain.count("[") == text.count("["), (where, text)
+
+
+def test_scenario_thresholds_table_shows_units_and_says_when_even_fresh_pairs_fail(
+    tmp_path: Path,
+) -> None:
+    """metro-nv's readout (3 %) alone leaves no advantage at p = 0.2: the table said
+    "critical storage 0" under a header whose "[s]" rich had swallowed."""
+    root = Path(__file__).resolve().parents[1]
+    res = CliRunner().invoke(
+        app, ["thresholds", "--scenario", str(root / "scenarios/metro-nv.toml"), "--p", "0.2"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "critical storage [s]" in res.output
+    assert "none even fresh" in res.output
