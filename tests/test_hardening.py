@@ -661,3 +661,36 @@ def test_scenario_thresholds_table_shows_units_and_says_when_even_fresh_pairs_fa
     assert res.exit_code == 0, res.output
     assert "critical storage [s]" in res.output
     assert "none even fresh" in res.output
+
+
+def test_thresholds_takes_set_with_a_scenario_only() -> None:
+    """Every command that takes a scenario takes --set; without --scenario it is refused."""
+    assert _one_error(["thresholds", "--set", "link.raw_fidelity=1.0"]) == (
+        "--set: allowed with --scenario FILE only (it overrides a scenario value)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    args = ["thresholds", "--scenario", str(root / "scenarios/metro-nv.toml"), "--p", "0.2"]
+    assert _one_error([*args, "--set", "link.raw_fidelity=2"]) == (
+        "link.raw_fidelity = 2 is out of range: allowed [0.25, 1]"
+    )
+    res = CliRunner().invoke(app, [*args, "--json", "--set", "router_a.readout_error=0"])
+    fresh = json.loads(res.stdout)["critical"][0]["critical_raw_fidelity"]
+    res = CliRunner().invoke(app, [*args, "--json"])
+    assert json.loads(res.stdout)["critical"][0]["critical_raw_fidelity"] is None
+    assert 0.9 < fresh < 1.0  # one router's 3 % readout error removed: F = 1 suffices again
+
+
+@pytest.mark.parametrize("command", [["plan"], ["thresholds", "--scenario"]])
+def test_planning_a_sum_threshold_scenario_is_refused_up_front(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """``qnet plan scenarios/workshop-qos.toml`` ran the confirming run, then crashed with an
+    AttributeError traceback (a SumThresholdRecord has no retained share)."""
+    path = Path(__file__).resolve().parents[1] / "scenarios/workshop-qos.toml"
+    message = _one_error([*command, str(path)], cwd=tmp_path)
+    assert message.startswith("game.kind = 'sum_threshold': qnet ")
+    assert message.endswith(
+        "models the routing game only: allowed game.kind = 'routing' "
+        "(run a sum-threshold scenario with qnet run)"
+    )
+    assert _files(tmp_path) == []

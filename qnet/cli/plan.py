@@ -323,6 +323,7 @@ def plan_command(
     if p is not None and not 0.0 < p < 0.5:
         fail(f"--p = {p!r} is out of range: allowed (0, 0.5) (the splitting probability)")
     scenario, preset_info = _scenario(scenario_path, preset, sets, p, service, rate)
+    _routing_only(scenario, "qnet plan")
     try:
         plan = make_plan(scenario, share, maps=plot)
         record = run_scenario(_confirm_scenario(plan, "analytic", decisions))
@@ -346,6 +347,15 @@ def plan_command(
     _print(summary)
 
 
+def _routing_only(scenario: Scenario, command: str) -> None:
+    """Refuse a scenario of another game: the planner models the routing game only."""
+    if scenario.game.kind != "routing":
+        fail(
+            f"game.kind = {scenario.game.kind!r}: {command} models the routing game only: "
+            "allowed game.kind = 'routing' (run a sum-threshold scenario with qnet run)"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``qnet plan`` to the CLI."""
     app.command("plan")(plan_command)
@@ -361,6 +371,7 @@ def scenario_thresholds(
     from qnet.planning.search import critical_storage
 
     scenario = scenario_or_exit(scenario_path, sets)
+    _routing_only(scenario, "qnet thresholds --scenario")
     ps = p_values or [scenario.strategy.target_splitting_probability]
     for p in ps:
         if not 0.0 < p < 0.5:
