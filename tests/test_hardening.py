@@ -609,3 +609,88 @@ def test_sequence_times_that_crashed_the_engine_are_refused(
     args = [x for s in sets for x in ("--set", s)]
     for command in ("run", "link"):
         assert _one_error([command, "s.toml", *args], cwd=tmp_path) == message
+
+
+# ---------------------------------------------------------------- new-user pass
+
+
+def test_zero_replications_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    """``--replications 0`` used to start a plain (SeQUeNCe, ~65 s) run instead of refusing."""
+    (tmp_path / "s.toml").write_text(TINY.replace('"analytic"', '"sequence"'))
+    message = _one_error(["run", "s.toml", "--replications", "0"], cwd=tmp_path)
+    assert message == "--replications = 0: allowed range is [1, inf)"
+    assert _files(tmp_path) == [Path("s.toml")]
+
+
+def _help_texts() -> list[tuple[str, str]]:
+    """(command path, text) of every command's and parameter's help."""
+    import typer
+
+    out: list[tuple[str, str]] = []
+
+    def walk(cmd: object, path: str) -> None:
+        out.append((path, getattr(cmd, "help", None) or ""))
+        out.extend((f"{path} {p.name}", getattr(p, "help", None) or "") for p in cmd.params)  # type: ignore[attr-defined]
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(app), "qnet")
+    return out
+
+
+def test_help_texts_keep_their_brackets() -> None:
+    """Help is rendered as rich markup: an unescaped ``[s]`` or ``[link]`` vanished from
+    ``--help`` (e.g. "Application time scale 1/μ ."); write ``\\[`` instead."""
+    from rich.text import Text
+
+    texts = _help_texts()
+    assert len(texts) > 100
+    for where, text in texts:
+        assert Text.from_markup(text).plain.count("[") == text.count("["), (where, text)
+
+
+def test_scenario_thresholds_table_shows_units_and_says_when_even_fresh_pairs_fail(
+    tmp_path: Path,
+) -> None:
+    """metro-nv's readout (3 %) alone leaves no advantage at p = 0.2: the table said
+    "critical storage 0" under a header whose "[s]" rich had swallowed."""
+    root = Path(__file__).resolve().parents[1]
+    res = CliRunner().invoke(
+        app, ["thresholds", "--scenario", str(root / "scenarios/metro-nv.toml"), "--p", "0.2"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "critical storage [s]" in res.output
+    assert "none even fresh" in res.output
+
+
+def test_thresholds_takes_set_with_a_scenario_only() -> None:
+    """Every command that takes a scenario takes --set; without --scenario it is refused."""
+    assert _one_error(["thresholds", "--set", "link.raw_fidelity=1.0"]) == (
+        "--set: allowed with --scenario FILE only (it overrides a scenario value)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    args = ["thresholds", "--scenario", str(root / "scenarios/metro-nv.toml"), "--p", "0.2"]
+    assert _one_error([*args, "--set", "link.raw_fidelity=2"]) == (
+        "link.raw_fidelity = 2 is out of range: allowed [0.25, 1]"
+    )
+    res = CliRunner().invoke(app, [*args, "--json", "--set", "router_a.readout_error=0"])
+    fresh = json.loads(res.stdout)["critical"][0]["critical_raw_fidelity"]
+    res = CliRunner().invoke(app, [*args, "--json"])
+    assert json.loads(res.stdout)["critical"][0]["critical_raw_fidelity"] is None
+    assert 0.9 < fresh < 1.0  # one router's 3 % readout error removed: F = 1 suffices again
+
+
+@pytest.mark.parametrize("command", [["plan"], ["thresholds", "--scenario"]])
+def test_planning_a_sum_threshold_scenario_is_refused_up_front(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """``qnet plan scenarios/workshop-qos.toml`` ran the confirming run, then crashed with an
+    AttributeError traceback (a SumThresholdRecord has no retained share)."""
+    path = Path(__file__).resolve().parents[1] / "scenarios/workshop-qos.toml"
+    message = _one_error([*command, str(path)], cwd=tmp_path)
+    assert message.startswith("game.kind = 'sum_threshold': qnet ")
+    assert message.endswith(
+        "models the routing game only: allowed game.kind = 'routing' "
+        "(run a sum-threshold scenario with qnet run)"
+    )
+    assert _files(tmp_path) == []

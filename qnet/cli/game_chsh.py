@@ -109,8 +109,8 @@ def load_balancing_command(
     scenario: Annotated[
         Path | None,
         typer.Argument(
-            help="Scenario TOML: its [link] supplies the pairs of every balancer pair and "
-            "its [load_balancing] table the size. Omit for a constant pair (--fidelity, "
+            help="Scenario TOML: its \\[link] supplies the pairs of every balancer pair and "
+            "its \\[load_balancing] table the size. Omit for a constant pair (--fidelity, "
             "--availability)."
         ),
     ] = None,

@@ -92,7 +92,7 @@ def linked_sweep_command(
             caption="a: measured share of steps with a pair; F: mean fidelity at use; "
             "Δ random paired per replication (common random numbers), 95 % t-intervals",
         )
-        for col in (*keys, "step [s]", "a", "F", "knee N/M", "± 95 %", "Δ random", "± 95 %"):
+        for col in (*keys, r"step \[s]", "a", "F", "knee N/M", "± 95 %", "Δ random", "± 95 %"):
             t.add_column(col, justify="right")
         for p, row in zip(out["points"], out[disc]["grid"], strict=True):
             lk = p["link"]

@@ -232,10 +232,10 @@ def _print(summary: dict[str, Any]) -> None:
             f"  share lost to {cause.replace('_', ' ')}",
             f"{lost:.3f}  (fixing it alone: {gain:+.3f})",
         )
-    r.add_row("min coherence time T2 [s]", _fmt(summary["min_coherence_time_s"]))
+    r.add_row(r"min coherence time T2 \[s]", _fmt(summary["min_coherence_time_s"]))
     if summary["min_t1_s"] is not None:
-        r.add_row("min T1 [s]", _fmt(summary["min_t1_s"]))
-    r.add_row("max total fiber [km]", _fmt(summary["max_fiber_km"]))
+        r.add_row(r"min T1 \[s]", _fmt(summary["min_t1_s"]))
+    r.add_row(r"max total fiber \[km]", _fmt(summary["max_fiber_km"]))
     r.add_row("min raw fidelity", _fmt(summary["min_raw_fidelity"], ".4f"))
     r.add_row("min attempt rate [Hz]", _fmt(summary["min_attempt_rate_hz"]))
     console.print(r)
@@ -282,7 +282,7 @@ def plan_command(
     ] = 0.5,
     service: Annotated[
         float | None,
-        typer.Option("--mean-service-time-s", help="Application time scale 1/μ [s]."),
+        typer.Option("--mean-service-time-s", help=r"Application time scale 1/μ \[s]."),
     ] = None,
     rate: Annotated[
         float | None,
@@ -323,6 +323,7 @@ def plan_command(
     if p is not None and not 0.0 < p < 0.5:
         fail(f"--p = {p!r} is out of range: allowed (0, 0.5) (the splitting probability)")
     scenario, preset_info = _scenario(scenario_path, preset, sets, p, service, rate)
+    _routing_only(scenario, "qnet plan")
     try:
         plan = make_plan(scenario, share, maps=plot)
         record = run_scenario(_confirm_scenario(plan, "analytic", decisions))
@@ -346,6 +347,15 @@ def plan_command(
     _print(summary)
 
 
+def _routing_only(scenario: Scenario, command: str) -> None:
+    """Refuse a scenario of another game: the planner models the routing game only."""
+    if scenario.game.kind != "routing":
+        fail(
+            f"game.kind = {scenario.game.kind!r}: {command} models the routing game only: "
+            "allowed game.kind = 'routing' (run a sum-threshold scenario with qnet run)"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``qnet plan`` to the CLI."""
     app.command("plan")(plan_command)
@@ -361,6 +371,7 @@ def scenario_thresholds(
     from qnet.planning.search import critical_storage
 
     scenario = scenario_or_exit(scenario_path, sets)
+    _routing_only(scenario, "qnet thresholds --scenario")
     ps = p_values or [scenario.strategy.target_splitting_probability]
     for p in ps:
         if not 0.0 < p < 0.5:
@@ -379,13 +390,17 @@ def scenario_thresholds(
         caption="critical storage: longest herald-to-use time with an advantage; F at use: "
         "fidelity of a pair stored that long; critical raw F: fresh pairs (Werner + readout)",
     )
-    for col in ("p", "critical storage [s]", "F at use", "critical raw F"):
+    for col in ("p", r"critical storage \[s]", "F at use", "critical raw F"):
         t.add_column(col, justify="right")
     for r in rows:
         storage = r["storage_time_s"]
         t.add_row(
             f"{r['p']:g}",
-            "no memory noise" if storage is None else _fmt(storage, ".3g"),
+            "no memory noise"
+            if storage is None
+            else "none even fresh"
+            if storage == 0
+            else _fmt(storage, ".3g"),
             _fmt(r["fidelity_at_use"], ".4f", "—"),
             _fmt(r["critical_raw_fidelity"], ".4f", "none"),
         )

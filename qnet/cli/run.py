@@ -241,6 +241,9 @@ def run_command(
     if not target_width > 0:  # also NaN
         fail(f"--target-width = {target_width}: allowed range is (0, inf)")
         return
+    if replications < 1:  # checked before dispatch: 0 would otherwise mean one plain run
+        fail(f"--replications = {replications}: allowed range is [1, inf)")
+        return
     scenario = scenario_or_exit(scenario_path, sets, seed)
     if scenario.game.kind != "routing" and (replications > 1 or workers != 1 or scheduler):
         fail(
@@ -302,9 +305,6 @@ def _run_replicated(
 
     if not 1 <= workers <= 256:
         fail(f"--workers = {workers}: allowed range is [1, 256]")
-        return
-    if replications < 1:
-        fail(f"--replications = {replications}: allowed range is [1, inf)")
         return
     if workers > replications:
         fail(

@@ -30,6 +30,7 @@ from qnet.cli.options import (
     QuadratureOption,
     RestartSeedOption,
     RestartsOption,
+    SetOption,
     check_epsilon,
     check_quantum_options,
     fail,
@@ -231,12 +232,16 @@ def thresholds_command(
             "--scenario", help="Critical storage time / fidelity for this scenario's noise."
         ),
     ] = None,
+    sets: SetOption = None,
 ) -> None:
     """Critical visibility v_c(p), fidelity F_c(p) and retained advantage (Sec. VII)."""
     if scenario_path is not None:  # the scenario's own noise: one place, qnet.planning
         from qnet.cli.plan import scenario_thresholds
 
-        scenario_thresholds(scenario_path, None, p_values, as_json)
+        scenario_thresholds(scenario_path, sets, p_values, as_json)
+        return
+    if sets:
+        fail("--set: allowed with --scenario FILE only (it overrides a scenario value)")
         return
     from qnet.games.routing.frontier import p_grid_from_range
     from qnet.games.routing.noise_aware import noise_reference, retained_grid
