@@ -82,6 +82,10 @@ def test_verdict_rules_and_decisions_for_width() -> None:
     assert decisions_for_half_width(9000, 0.5, 0.25) == 36_000
     assert decisions_for_half_width(9000, 0.1, 0.25) == 1440
     assert decisions_for_half_width(9000, math.nan, 0.25) == -1
+    # quantum played the classical strategy itself (no pair used): no spread, "no"
+    assert verdict(Estimate(0.0, 0.0, 0.0, 20)) == "no"
+    assert verdict(Estimate(1e-3, 0.0, 0.0, 20)) == "yes"
+    assert decisions_for_half_width(9000, 0.0, 0.25) == -1
     with pytest.raises(ValueError, match=r"target half-width = 0: allowed range is \(0, inf\)"):
         decisions_for_half_width(9000, 0.1, 0)
 
