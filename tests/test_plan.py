@@ -125,7 +125,9 @@ def test_werner_critical_fidelity_agrees_with_thresholds(p: float) -> None:
     )
     crit = critical_storage(Planner(sc), sc)
     assert crit.storage_time_s is None
-    ref = noise_reference([p], system_params(sc), quantum_step=0.01, restarts=5)
+    ref = noise_reference(
+        [p], system_params(sc), quantum_step=0.01, restarts=5, quantum=sc.strategy.angles
+    )
     f_c = critical_visibility(ref, p).fidelity
     assert crit.critical_raw_fidelity == pytest.approx(f_c, abs=0.005)
     assert crit.critical_raw_fidelity <= f_c + 1e-4  # achievable classical <= certified
@@ -140,6 +142,73 @@ def test_dephasing_is_not_werner_noise() -> None:
     )
     crit = critical_storage(Planner(sc), sc)
     assert 0.84 < crit.fidelity_at_use < 0.90 < 0.945 < crit.critical_raw_fidelity
+
+
+def _metro_perfect(**extra: object):
+    """metro-nv with a perfect source and readout: memory dephasing (T2) is the only noise."""
+    return load_scenario(
+        ROOT / "scenarios" / "metro-nv.toml",
+        {
+            "engine.name": "analytic",
+            "link.raw_fidelity": 1.0,
+            "router_a.readout_error": 0.0,
+            "router_b.readout_error": 0.0,
+            "router_a.t2_s": 3.0,
+            "router_b.t2_s": 3.0,
+            **extra,
+        },
+    )
+
+
+@pytest.mark.parametrize("angles", ["optimal", "polynomial"])
+def test_planner_uses_the_scenario_s_angle_family(angles: str) -> None:
+    """V(p; 1, 1) and the noise-aware mix come from the family ``qnet run`` plays: the ideal
+    value is the scenario's own profile's (the run's denominator) within the quadrature."""
+    sc = load_scenario(IDEAL, {"engine.name": "analytic", "strategy.angles": angles})
+    planner = Planner(sc)
+    assert planner.reference.frontier.quantum_family == angles
+    ideal, classical = planner.ideal(planner.p)
+    assert ideal == pytest.approx(planner.profile.quantum_payoff, abs=2e-4)
+    assert 0.5 * (ideal - classical) == pytest.approx(planner.profile.ideal_gap_reduction, abs=1e-4)
+
+
+def test_noise_aware_prediction_matches_the_run_s_on_a_dephased_link() -> None:
+    """Anisotropic T (T2 only): the planner re-optimizes the angles on T as the run's
+    noise-aware profile does, so its share equals the run's plug-in prediction (same
+    definitions) and lies within the run's 95 % interval; valuing the ideal angles on T
+    without re-optimizing (the old planner) keeps visibly less."""
+    sc = _metro_perfect(**{"strategy.target_splitting_probability": 0.3})
+    planner = Planner(sc)
+    outlook = planner.outlook(sc)
+    assert outlook.tensor[0, 0] - outlook.tensor[1, 1] > 0.05  # anisotropic
+    pred = planner.predict_outlook(outlook, exact=True)
+    rec = run_scenario(
+        _metro_perfect(
+            **{
+                "strategy.target_splitting_probability": 0.3,
+                "strategy.kind": "noise_aware",
+                "run.decisions": 40_000,
+                "run.warmup_decisions": 1000,
+                "run.batches": 20,
+            }
+        )
+    )
+    run_pred = rec.predicted_gap_reduction / rec.ideal_gap_reduction
+    assert pred.shares["noise_aware"] == pytest.approx(run_pred, abs=0.03)
+    assert abs(pred.shares["noise_aware"] - rec.retained_share_game_cv) < (
+        rec.retained_share_game_cv_ci95
+    )
+    from qnet.games.routing.noise_aware import QuantumCurve, noise_aware_strategy
+
+    pays, splits = planner._evaluate(planner._gauged, outlook.tensor)
+    unoptimized = QuantumCurve(outlook.tensor, splits, pays, planner._gauged, None, 0.0)
+    old = noise_aware_strategy(
+        planner.reference, 0.3, availability=outlook.availability, curve=unoptimized
+    ).payoff
+    assert planner._share(0.3, old)[0] < pred.shares["noise_aware"] - 0.01
+    # maps and bisections: the nearest cached shape, valued on the exact T, within 0.01
+    near = planner.predict(outlook.availability, outlook.tensor * (1 - 1e-9))
+    assert near.shares["noise_aware"] == pytest.approx(pred.shares["noise_aware"], abs=0.01)
 
 
 def test_every_preset_loads_and_shows_its_sources() -> None:

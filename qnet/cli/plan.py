@@ -78,11 +78,30 @@ def _confirm_scenario(plan: Plan, engine: str, decisions: int) -> Scenario:
     data["engine"]["name"] = engine
     if plan.prediction.strategy == "noise_aware":
         data["strategy"]["kind"] = "noise_aware"
-        data["strategy"]["angles"] = "polynomial"
     data["run"]["decisions"] = decisions
     data["run"]["warmup_decisions"] = min(1000, decisions // 10)
     data["run"]["batches"] = 20
     return scenario_from_dict(data)
+
+
+def _confirm_run(plan: Plan, decisions: int) -> tuple[RunRecord, str | None]:
+    """The confirming analytic run; if the noise-aware profile cannot be built (its angles
+    fail validation on this tensor), the scenario's own angles, and a note saying so."""
+    from qnet.config import scenario_from_dict
+    from qnet.runs.runner import run_scenario
+
+    try:
+        return run_scenario(_confirm_scenario(plan, "analytic", decisions)), None
+    except ValueError as err:
+        if plan.prediction.strategy != "noise_aware":
+            raise
+        data = _confirm_scenario(plan, "analytic", decisions).to_dict()
+        data["strategy"]["kind"] = "ideal"
+        note = (
+            f"the noise-aware confirming run could not be built ({err}); confirmed with the "
+            "scenario's own angles (strategy.kind = ideal)"
+        )
+        return run_scenario(scenario_from_dict(data)), note
 
 
 def _num(x: float | None) -> float | None:
@@ -325,7 +344,7 @@ def plan_command(
     scenario, preset_info = _scenario(scenario_path, preset, sets, p, service, rate)
     try:
         plan = make_plan(scenario, share, maps=plot)
-        record = run_scenario(_confirm_scenario(plan, "analytic", decisions))
+        record, note = _confirm_run(plan, decisions)
         seq = (
             run_scenario(_confirm_scenario(plan, "sequence", confirm_decisions))
             if confirm
@@ -335,6 +354,8 @@ def plan_command(
         fail(str(err))
         return
     summary = plan_summary(plan, record, preset_info, seq)
+    if note is not None:
+        summary["notes"].append(note)
     if plot:
         from qnet.plots.plan import plan_png
 
