@@ -85,8 +85,9 @@ def _confirm_scenario(plan: Plan, engine: str, decisions: int) -> Scenario:
 
 
 def _confirm_run(plan: Plan, decisions: int) -> tuple[RunRecord, str | None]:
-    """The confirming analytic run; if the noise-aware profile cannot be built (its angles
-    fail validation on this tensor), the scenario's own angles, and a note saying so."""
+    """The confirming analytic run. If the noise-aware profile cannot be built (the line
+    family fails validation on a near rank-1 tensor), the noise-aware mix of the paper's
+    polynomial angles, else the scenario's own angles; with a note saying which."""
     from qnet.config import scenario_from_dict
     from qnet.runs.runner import run_scenario
 
@@ -95,13 +96,18 @@ def _confirm_run(plan: Plan, decisions: int) -> tuple[RunRecord, str | None]:
     except ValueError as err:
         if plan.prediction.strategy != "noise_aware":
             raise
-        data = _confirm_scenario(plan, "analytic", decisions).to_dict()
-        data["strategy"]["kind"] = "ideal"
-        note = (
-            f"the noise-aware confirming run could not be built ({err}); confirmed with the "
-            "scenario's own angles (strategy.kind = ideal)"
-        )
-        return run_scenario(scenario_from_dict(data)), note
+        failure = str(err)
+    data = _confirm_scenario(plan, "analytic", decisions).to_dict()
+    data["strategy"]["angles"] = "polynomial"
+    try:
+        record = run_scenario(scenario_from_dict(data))
+        played = "the noise-aware mix of the polynomial angles (strategy.angles = polynomial)"
+    except ValueError:
+        data["strategy"].update(kind="ideal", angles=plan.scenario.strategy.angles)
+        record = run_scenario(scenario_from_dict(data))
+        played = "the scenario's own angles (strategy.kind = ideal)"
+    note = f"the noise-aware confirming run could not be built ({failure}); confirmed with {played}"
+    return record, note
 
 
 def _num(x: float | None) -> float | None:
