@@ -117,31 +117,37 @@ def test_requirements_are_where_the_prediction_crosses_the_share(planned) -> Non
 
 @pytest.mark.parametrize("p", [0.1, 0.2, 0.3])
 def test_werner_critical_fidelity_agrees_with_thresholds(p: float) -> None:
-    """Without memory noise the planner's critical raw fidelity is ``qnet thresholds``' F_c
-    (same ideal grid): it differs only by the certificate's slack (plan compares with the
-    achievable classical hull, thresholds with the certified bound), below 0.005."""
+    """Without memory noise the planner's critical raw fidelity is ``qnet thresholds
+    --quantum-step 0.025``'s F_c (the run's p'' step, which plan uses): it differs only by
+    the certificate's slack (plan compares with the achievable classical hull, thresholds
+    with the certified bound), below 0.005. A finer p'' grid only lowers F_c (by < 0.006)."""
     sc = load_scenario(
         IDEAL, {"engine.name": "analytic", "strategy.target_splitting_probability": p}
     )
     crit = critical_storage(Planner(sc), sc)
     assert crit.storage_time_s is None
-    ref = noise_reference(
-        [p], system_params(sc), quantum_step=0.01, restarts=5, quantum=sc.strategy.angles
-    )
-    f_c = critical_visibility(ref, p).fidelity
-    assert crit.critical_raw_fidelity == pytest.approx(f_c, abs=0.005)
-    assert crit.critical_raw_fidelity <= f_c + 1e-4  # achievable classical <= certified
+    f_c = {}
+    for step in (0.025, 0.01):
+        ref = noise_reference(
+            [p], system_params(sc), quantum_step=step, restarts=5, quantum=sc.strategy.angles
+        )
+        f_c[step] = critical_visibility(ref, p).fidelity
+    assert crit.critical_raw_fidelity == pytest.approx(f_c[0.025], abs=0.005)
+    assert crit.critical_raw_fidelity <= f_c[0.025] + 1e-4  # achievable classical <= certified
+    assert f_c[0.01] - 1e-4 <= crit.critical_raw_fidelity < f_c[0.01] + 0.006
 
 
 def test_dephasing_is_not_werner_noise() -> None:
-    """The issue's observation: with memory dephasing only, the advantage vanishes at a
-    fidelity at use of ~0.87 (p = 0.2), well below the Werner F_c ~ 0.95."""
+    """The issue's observation, sharpened by re-optimizing the angles on the dephased
+    tensor: with memory dephasing only (T2 = 1 s) the advantage at p = 0.2 survives down to
+    a fidelity at use of ~0.69 (0.87 with the ideal angles), far below the Werner F_c 0.944."""
     sc = load_scenario(
         ROOT / "scenarios" / "metro-nv.toml",
         {"link.raw_fidelity": 1.0, "router_a.readout_error": 0.0, "router_b.readout_error": 0.0},
     )
     crit = critical_storage(Planner(sc), sc)
-    assert 0.84 < crit.fidelity_at_use < 0.90 < 0.945 < crit.critical_raw_fidelity
+    assert 0.62 < crit.fidelity_at_use < 0.76 < 0.93 < crit.critical_raw_fidelity < 0.95
+    assert 0.3 < crit.storage_time_s < 0.7
 
 
 def _metro_perfect(**extra: object):
