@@ -272,6 +272,12 @@ def test_plan_json_keys_verdict_and_figure(tmp_path: Path) -> None:
         (["--share", "0"], "--share = 0.0 is out of range: allowed (0, 1]"),
         (["--p", "0.7"], "--p = 0.7 is out of range"),
         (["--preset", "nope"], "'nope' is not a shipped preset"),
+        (
+            ["--game", "sum_threshold", "--w-limit", "1"],
+            "game.w_limit_service_times = 1.0 is out of range: allowed (4, 6.5)",
+        ),
+        (["--w-limit", "5"], "--w-limit applies to --game sum_threshold only"),
+        (["--game", "chsh"], "--game = 'chsh' is not allowed: use routing or sum_threshold"),
     ],
 )
 def test_refusals_are_one_line(args: list[str], message: str) -> None:
@@ -327,3 +333,22 @@ def test_thresholds_scenario_reports_the_scenario_s_own_critical_values() -> Non
     (row,) = json.loads(result.output)["critical"]
     assert row["p"] == 0.2 and row["critical_raw_fidelity"] is None
     assert row["storage_time_s"] == 0.0 and row["fidelity_at_use"] == pytest.approx(0.9, abs=1e-3)
+
+
+def test_plan_qos_framing_predicts_the_sum_threshold_run() -> None:
+    """``--game sum_threshold --w-limit``: the predicted R_k on the preset's link (a better
+    source, F = 0.99) is the run's own plug-in prediction, the predicted retained share lies
+    within the analytic run's 95 % interval, and the run confirms the advantage (R_k > 1)."""
+    args = ["plan", "--preset", "ion-stephenson-2020", "--game", "sum_threshold"]
+    args += ["--w-limit", "5", "--set", "link.raw_fidelity=0.99", "--decisions", "20000"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    pred, run = out["predicted"], out["confirm_analytic"]
+    assert out["game"] == "sum_threshold" and out["w_limit"] == 5.0
+    assert out["verdict"] == "yes"
+    assert pred["throughput_ratio"] == pytest.approx(run["predicted_throughput_ratio"], abs=0.01)
+    assert 0.0 < pred["retained_share"] < 1.0
+    share = out["retained_share"]
+    assert abs(pred["retained_share"] - share["mean"]) < share["ci95"]
+    assert pred["ideal_throughput_ratio"] > pred["throughput_ratio"] > 1.0

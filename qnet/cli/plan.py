@@ -322,6 +322,14 @@ def plan_command(
     confirm_decisions: Annotated[
         int, typer.Option("--confirm-decisions", help="Decisions of the SeQUeNCe run.")
     ] = 2_000,
+    game: Annotated[
+        str,
+        typer.Option("--game", help="routing (default) or sum_threshold (the QoS framing)."),
+    ] = "routing",
+    w_limit: Annotated[
+        float | None,
+        typer.Option("--w-limit", help="QoS limit W_l [mean service times] (sum_threshold)."),
+    ] = None,
     out: OutOption = None,
     as_json: JsonOption = False,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Write the heat-map PNG.")] = True,
@@ -347,6 +355,19 @@ def plan_command(
             fail(f"{name} = {n} is out of range: allowed >= {low}")
     if p is not None and not 0.0 < p < 0.5:
         fail(f"--p = {p!r} is out of range: allowed (0, 0.5) (the splitting probability)")
+    if game not in ("routing", "sum_threshold"):
+        fail(f"--game = {game!r} is not allowed: use routing or sum_threshold")
+    if w_limit is not None and game != "sum_threshold":
+        fail("--w-limit applies to --game sum_threshold only (the routing game works at --p)")
+    if game == "sum_threshold":
+        qos_sets = [*(sets or []), "game.kind=sum_threshold"]
+        if w_limit is not None:
+            qos_sets.append(f"game.w_limit_service_times={w_limit!r}")
+        scenario, preset_info = _scenario(scenario_path, preset, qos_sets, p, service, rate)
+        from qnet.cli.plan_qos import plan_qos
+
+        plan_qos(scenario, preset_info, decisions, confirm_decisions if confirm else 0, as_json)
+        return
     scenario, preset_info = _scenario(scenario_path, preset, sets, p, service, rate)
     try:
         plan = make_plan(scenario, share, maps=plot)
