@@ -18,6 +18,7 @@ from qnet.cli.options import (
     report_console,
     results_path,
 )
+from qnet.cli.plan_qos import _fmt, _num, plan_qos
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
@@ -110,10 +111,6 @@ def _confirm_run(plan: Plan, decisions: int) -> tuple[RunRecord, str | None]:
     return record, note
 
 
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
 def plan_summary(
     plan: Plan,
     record: RunRecord | None,
@@ -197,10 +194,6 @@ def _run_dict(r: RunRecord | None) -> dict[str, Any] | None:
         "mean_fidelity_at_use": _num(r.mean_fidelity_at_use),
         "wall_time_s": r.wall_time_s,
     }
-
-
-def _fmt(x: float | None, spec: str = ".3g", none: str = "none") -> str:
-    return none if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
 def _print(summary: dict[str, Any]) -> None:
@@ -364,8 +357,6 @@ def plan_command(
         if w_limit is not None:
             qos_sets.append(f"game.w_limit_service_times={w_limit!r}")
         scenario, preset_info = _scenario(scenario_path, preset, qos_sets, p, service, rate)
-        from qnet.cli.plan_qos import plan_qos
-
         plan_qos(scenario, preset_info, decisions, confirm_decisions if confirm else 0, as_json)
         return
     scenario, preset_info = _scenario(scenario_path, preset, sets, p, service, rate)

@@ -8,12 +8,19 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from qnet.cli.options import fail, print_json, report_console
-from qnet.cli.plan import _fmt, _num
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
 
 __all__ = ["plan_qos"]
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _fmt(x: float | None, spec: str = ".3g", none: str = "none") -> str:
+    return none if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
 def _qos_run(scenario: Scenario, engine: str, decisions: int) -> Any:
