@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--preset", action="append", default=None)
     parser.add_argument("--decisions", type=int, default=40_000)
     args = parser.parse_args()
-    from qnet.cli.plan import _confirm_scenario
+    from qnet.cli.plan import _confirm_run
 
     base_sc = load_scenario(
         ROOT / "scenarios" / "paper-ideal.toml",
@@ -55,9 +55,7 @@ def main() -> None:
         planner, t_build, _ = _timed(lambda sc=sc: Planner(sc))
         _, t_req, _ = _timed(lambda sc=sc, pl=planner: requirements(pl, sc, 0.5))
         plan, t_plan, w_plan = _timed(lambda sc=sc, pl=planner: make_plan(sc, 0.5, planner=pl))
-        _, t_run, w_run = _timed(
-            lambda plan=plan: run_scenario(_confirm_scenario(plan, "analytic", args.decisions))
-        )
+        _, t_run, w_run = _timed(lambda plan=plan: _confirm_run(plan, args.decisions))
         total = t_build + t_plan + t_run
         rows.append(
             {

@@ -680,12 +680,13 @@ def test_thresholds_takes_set_with_a_scenario_only() -> None:
     assert 0.9 < fresh < 1.0  # one router's 3 % readout error removed: F = 1 suffices again
 
 
-@pytest.mark.parametrize("command", [["plan"], ["thresholds", "--scenario"]])
+@pytest.mark.parametrize("command", [["plan", "--game", "routing"], ["thresholds", "--scenario"]])
 def test_planning_a_sum_threshold_scenario_is_refused_up_front(
     tmp_path: Path, command: list[str]
 ) -> None:
     """``qnet plan scenarios/workshop-qos.toml`` ran the confirming run, then crashed with an
-    AttributeError traceback (a SumThresholdRecord has no retained share)."""
+    AttributeError traceback (a SumThresholdRecord has no retained share). Plain ``qnet plan``
+    now plans it in the QoS framing (tests/test_plan.py); the routing planners refuse it."""
     path = Path(__file__).resolve().parents[1] / "scenarios/workshop-qos.toml"
     message = _one_error([*command, str(path)], cwd=tmp_path)
     assert message.startswith("game.kind = 'sum_threshold': qnet ")

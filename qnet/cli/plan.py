@@ -18,6 +18,7 @@ from qnet.cli.options import (
     report_console,
     results_path,
 )
+from qnet.cli.plan_qos import _fmt, _num, plan_qos
 
 if TYPE_CHECKING:
     from qnet.config import Scenario
@@ -78,15 +79,36 @@ def _confirm_scenario(plan: Plan, engine: str, decisions: int) -> Scenario:
     data["engine"]["name"] = engine
     if plan.prediction.strategy == "noise_aware":
         data["strategy"]["kind"] = "noise_aware"
-        data["strategy"]["angles"] = "polynomial"
     data["run"]["decisions"] = decisions
     data["run"]["warmup_decisions"] = min(1000, decisions // 10)
     data["run"]["batches"] = 20
     return scenario_from_dict(data)
 
 
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
+def _confirm_run(plan: Plan, decisions: int) -> tuple[RunRecord, str | None]:
+    """The confirming analytic run. If the noise-aware profile cannot be built (the line
+    family fails validation on a near rank-1 tensor), the noise-aware mix of the paper's
+    polynomial angles, else the scenario's own angles; with a note saying which."""
+    from qnet.config import scenario_from_dict
+    from qnet.runs.runner import run_scenario
+
+    try:
+        return run_scenario(_confirm_scenario(plan, "analytic", decisions)), None
+    except ValueError as err:
+        if plan.prediction.strategy != "noise_aware":
+            raise
+        failure = str(err)
+    data = _confirm_scenario(plan, "analytic", decisions).to_dict()
+    data["strategy"]["angles"] = "polynomial"
+    try:
+        record = run_scenario(scenario_from_dict(data))
+        played = "the noise-aware mix of the polynomial angles (strategy.angles = polynomial)"
+    except ValueError:
+        data["strategy"].update(kind="ideal", angles=plan.scenario.strategy.angles)
+        record = run_scenario(scenario_from_dict(data))
+        played = "the scenario's own angles (strategy.kind = ideal)"
+    note = f"the noise-aware confirming run could not be built ({failure}); confirmed with {played}"
+    return record, note
 
 
 def plan_summary(
@@ -172,10 +194,6 @@ def _run_dict(r: RunRecord | None) -> dict[str, Any] | None:
         "mean_fidelity_at_use": _num(r.mean_fidelity_at_use),
         "wall_time_s": r.wall_time_s,
     }
-
-
-def _fmt(x: float | None, spec: str = ".3g", none: str = "none") -> str:
-    return none if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
 def _print(summary: dict[str, Any]) -> None:
@@ -297,6 +315,17 @@ def plan_command(
     confirm_decisions: Annotated[
         int, typer.Option("--confirm-decisions", help="Decisions of the SeQUeNCe run.")
     ] = 2_000,
+    game: Annotated[
+        str | None,
+        typer.Option(
+            "--game",
+            help="routing or sum_threshold (the QoS framing); default: the scenario's game.",
+        ),
+    ] = None,
+    w_limit: Annotated[
+        float | None,
+        typer.Option("--w-limit", help="QoS limit W_l [mean service times] (sum_threshold)."),
+    ] = None,
     out: OutOption = None,
     as_json: JsonOption = False,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Write the heat-map PNG.")] = True,
@@ -322,11 +351,23 @@ def plan_command(
             fail(f"{name} = {n} is out of range: allowed >= {low}")
     if p is not None and not 0.0 < p < 0.5:
         fail(f"--p = {p!r} is out of range: allowed (0, 0.5) (the splitting probability)")
+    if game not in (None, "routing", "sum_threshold"):
+        fail(f"--game = {game!r} is not allowed: use routing or sum_threshold")
     scenario, preset_info = _scenario(scenario_path, preset, sets, p, service, rate)
-    _routing_only(scenario, "qnet plan")
+    game = game or scenario.game.kind  # by default the scenario's own game
+    if w_limit is not None and game != "sum_threshold":
+        fail("--w-limit applies to --game sum_threshold only (the routing game works at --p)")
+    if game == "sum_threshold":
+        qos_sets = [*(sets or []), "game.kind=sum_threshold"]
+        if w_limit is not None:
+            qos_sets.append(f"game.w_limit_service_times={w_limit!r}")
+        scenario, preset_info = _scenario(scenario_path, preset, qos_sets, p, service, rate)
+        plan_qos(scenario, preset_info, decisions, confirm_decisions if confirm else 0, as_json)
+        return
+    _routing_only(scenario, "qnet plan --game routing")
     try:
         plan = make_plan(scenario, share, maps=plot)
-        record = run_scenario(_confirm_scenario(plan, "analytic", decisions))
+        record, note = _confirm_run(plan, decisions)
         seq = (
             run_scenario(_confirm_scenario(plan, "sequence", confirm_decisions))
             if confirm
@@ -336,6 +377,8 @@ def plan_command(
         fail(str(err))
         return
     summary = plan_summary(plan, record, preset_info, seq)
+    if note is not None:
+        summary["notes"].append(note)
     if plot:
         from qnet.plots.plan import plan_png
 

@@ -4,7 +4,8 @@ by how much, and what must improve (``qnet plan``).
 :mod:`.predict`: the link outlook (availability, mean pair tensor at the storage ages the
 analytic link produces) and the predicted retained share with the best strategy qnet has;
 :mod:`.search`: loss breakdown by cause and the hardware values that keep a chosen share
-(bisection); :mod:`.presets`: the shipped hardware presets from published experiments.
+(bisection); :mod:`.qos`: the workshop (QoS) framing, the sum-threshold game at a QoS
+limit; :mod:`.presets`: the shipped hardware presets from published experiments.
 """
 
 from qnet.planning.predict import (

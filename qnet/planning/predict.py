@@ -11,15 +11,18 @@ Two steps, both reusing the run's physics and games (nothing re-derived here):
 * **Share.** With (a, T) two strategies are valued, and the better one is reported:
   the scenario's own angles (ideal kind: their with-pair value on T mixed with the
   classical fallback, eq. N2, judged at the splitting probability they achieve) and the
-  noise-aware mix (eq. N3) of the ideal frontier's angles evaluated on T and the classical
-  threshold strategies, which hits p exactly. Retained share
+  noise-aware mix (eq. N3) of the angles best on T and the classical
+  threshold strategies, which hits p exactly. Both use the scenario's angle family
+  (``strategy.angles``), as ``qnet run`` does. Retained share
   = (A − G(p)) / (V(p; 1, 1) − G(p)), with G the classical shared-randomness hull (the
   run's classical baseline, Thm 9) and V(p; 1, 1) the ideal quantum value (as
   :func:`qnet.games.routing.noise_aware.retained_advantage`, but against the achievable
   classical baseline the run replays); gap reduction = (A − G(p))/2 in units of 1/mu
-  (Lemma 1). For anisotropic T the noise-aware value uses the ideal angles without
-  re-optimizing them on T, so it is a lower bound on what ``strategy.kind = "noise_aware"``
-  plays.
+  (Lemma 1). For anisotropic T (memory dephasing) the angles are re-optimized on T
+  (:func:`qnet.games.routing.noise_aware.quantum_curve`, as the run's noise-aware profile):
+  exactly at the scenario's own T; elsewhere (requirements, maps) on the nearest cached
+  tensor shape, the candidates valued on the exact T (line family), a lower bound within
+  the re-optimization's own tolerance.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from qnet.games.routing.noise_aware import (
     noise_reference,
     quantum_curve,
 )
+from qnet.games.routing.optimal import LineStrategy
+from qnet.games.routing.optimal.line import LineGame
 from qnet.games.routing.profile import RoutingProfile, build_profile, system_params
 from qnet.games.routing.quantum import QuantumGame, canonical_gauge
 from qnet.physics.noise import availability_mix, readout_factor
@@ -70,6 +75,9 @@ AGE_QUANTILES = 64
 
 BEST_P_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
 """Splitting probabilities scanned for the best operating point."""
+
+SHAPE_STEP = 0.1
+"""Rounding of a tensor's shape T/σ_max whose re-optimized angles are cached (maps, bisections)."""
 
 MIN_IDEAL_ADVANTAGE = 2e-3
 """Ideal payoff advantage V − G at or below which the retained share is undefined."""
@@ -209,13 +217,14 @@ class Planner:
     """
 
     def __init__(
-        self, scenario: Scenario, *, p: float | None = None, quantum_step: float = 0.01
+        self, scenario: Scenario, *, p: float | None = None, quantum_step: float = 0.025
     ) -> None:
         st = scenario.strategy
         self.scenario = scenario
         self.p = float(st.target_splitting_probability if p is None else p)
         self.params = system_params(scenario)
         targets = sorted({*BEST_P_GRID, self.p})
+        # the run's noise-aware reference (profile.build_profile): same family, step, restarts
         self.reference: NoiseReference = noise_reference(
             targets,
             self.params,
@@ -223,12 +232,23 @@ class Planner:
             quadrature_points=st.quadrature_points,
             restarts=max(4, st.restarts // 4),
             quantum_step=quantum_step,
+            quantum=st.angles,
         )
+        self._curve_restarts = max(2, st.restarts // 5)
         self.profile: RoutingProfile = build_profile(scenario, p=self.p, kind="ideal")
         plain = QuantumGame(self.params, st.degree, st.quadrature_points)
-        self._gauged = tuple(canonical_gauge(s, plain) for s in self.reference.quantum_strategies)
+        self._gauged = tuple(
+            s.canonical_gauge(self.params.mu)
+            if isinstance(s, LineStrategy)
+            else canonical_gauge(s, plain)
+            for s in self.reference.quantum_strategies
+        )
         self._ideal: dict[float, tuple[float, float]] = {}
         self._supply: dict[tuple[float, LinkModel], tuple[float, np.ndarray]] = {}
+        self._exact: dict[bytes, QuantumCurve] = {}
+        self._shapes: dict[tuple[float, ...], tuple[Any, ...]] = {}
+        self._moments: dict[LineStrategy, tuple[np.ndarray, np.ndarray]] = {}
+        self.exact_failure: str | None = None
 
     def ideal(self, p: float) -> tuple[float, float]:
         """(V(p; 1, 1), G(p)): ideal quantum value and classical hull at p (N3, Thm 9)."""
@@ -241,26 +261,78 @@ class Planner:
             )
         return self._ideal[key]
 
+    def exact_curve(self, tensor: np.ndarray) -> QuantumCurve:
+        """The reference's family re-optimized on T, as the run's noise-aware profile (D32-D33)."""
+        t = np.asarray(tensor, dtype=float)
+        key = t.tobytes()
+        if key not in self._exact:
+            try:
+                curve = quantum_curve(self.reference, t, restarts=self._curve_restarts)
+            except ValueError as err:  # e.g. a rank-1 T the line family cannot validate on
+                self.exact_failure = str(err)
+                curve = self.curve(t)
+            self._exact[key] = curve
+        return self._exact[key]
+
     def curve(self, tensor: np.ndarray) -> QuantumCurve:
-        """The ideal frontier's angles (gauge fixed) valued on pairs with tensor T (D32-D33)."""
+        """Angles for pairs with tensor T (D32-D33): the exact map of the frontier for T = ηI
+        (N1); else the exact re-optimization if done, or the ideal angles and those
+        re-optimized on T's nearest shape (T/σ_max, step :data:`SHAPE_STEP`) valued on T."""
         t = np.asarray(tensor, dtype=float)
         if np.allclose(t, t[0, 0] * np.eye(2), rtol=0.0, atol=1e-15) and 0.0 <= t[0, 0] <= 1:
             return quantum_curve(self.reference, t)  # exact map of the frontier (N1)
-        st = self.scenario.strategy
-        game = QuantumGame(self.params, st.degree, st.quadrature_points, t)
-        pays, splits = [], []
-        for s in self._gauged:
-            a, _, q, _ = game.evaluate(s.to_vector())
-            pays.append(a)
-            splits.append(q)
+        if t.tobytes() in self._exact:
+            return self._exact[t.tobytes()]
+        sigma = float(np.linalg.norm(t, 2))
+        strategies: tuple[Any, ...] = self._gauged
+        if sigma > 1e-9:
+            shape = np.round(t / sigma / SHAPE_STEP) * SHAPE_STEP
+            key = tuple(float(v) for v in shape.ravel())
+            if key not in self._shapes:
+                norm = float(np.linalg.norm(shape, 2))
+                try:
+                    found = quantum_curve(
+                        self.reference, shape / norm, restarts=self._curve_restarts
+                    ).strategies
+                except ValueError:  # no validated re-optimization: the ideal angles only
+                    found = ()
+                self._shapes[key] = found
+            strategies = (*strategies, *self._shapes[key])
+        pays, splits = self._evaluate(strategies, t)
         return QuantumCurve(
             tensor=t,
-            p=np.asarray(splits),
-            payoff=np.asarray(pays),
-            strategies=self._gauged,
+            p=splits,
+            payoff=pays,
+            strategies=strategies,
             ideal_p=None,
             error=self.reference.quantum_error,
         )
+
+    def _evaluate(self, strategies: tuple[Any, ...], t: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Payoffs A and splitting probabilities p of angles on pairs with tensor T (D32-D33);
+        line strategies through their cached moments (linear in T)."""
+        if all(isinstance(s, LineStrategy) for s in strategies):
+            game = LineGame(self.params)
+            for s in strategies:
+                if s not in self._moments:
+                    z = s.to_vector()
+                    self._moments[s] = (game.moments(z[0:2], z[2:4]), game.moments(z[4:6], z[6:8]))
+            ma = np.stack([self._moments[s][0] for s in strategies])
+            mb = np.stack([self._moments[s][1] for s in strategies])
+            pays = -np.einsum("njk,jl,nlm,mk->n", ma, t, mb, game.cmat)
+            splits = 0.5 * (1.0 - np.einsum("nj,jl,nl->n", ma[:, :, 0], t, mb[:, :, 0]))
+            return pays, splits
+        st = self.scenario.strategy
+        pays_l, splits_l = [], []
+        for s in strategies:
+            if isinstance(s, LineStrategy):
+                a, _, q, _ = LineGame(self.params, t).evaluate(s.to_vector())
+            else:
+                game = QuantumGame(self.params, st.degree, st.quadrature_points, t)
+                a, _, q, _ = game.evaluate(s.to_vector())
+            pays_l.append(a)
+            splits_l.append(q)
+        return np.asarray(pays_l), np.asarray(splits_l)
 
     def _share(self, p: float, payoff: float) -> tuple[float, float, float]:
         ideal, classical = self.ideal(p)
@@ -303,9 +375,12 @@ class Planner:
         q, share, gap, ideal_gap = results[best]
         return SharePrediction(float(q), float(share), float(gap), float(ideal_gap), best, shares)
 
-    def predict_outlook(self, outlook: LinkOutlook, *, p: float | None = None) -> SharePrediction:
-        """:meth:`predict` for a link outlook."""
-        return self.predict(outlook.availability, outlook.tensor, p=p)
+    def predict_outlook(
+        self, outlook: LinkOutlook, *, p: float | None = None, exact: bool = False
+    ) -> SharePrediction:
+        """:meth:`predict` for a link outlook (``exact``: angles re-optimized on its tensor)."""
+        curve = self.exact_curve(outlook.tensor) if exact else None
+        return self.predict(outlook.availability, outlook.tensor, p=p, curve=curve)
 
     def outlook(self, scenario: Scenario, model: LinkModel | None = None) -> LinkOutlook:
         """:func:`link_outlook`, sampling the supply once per link that differs only in pair
@@ -333,7 +408,7 @@ class Planner:
     def best_p(self, outlook: LinkOutlook) -> tuple[float, dict[float, float]]:
         """The scanned p with the highest predicted retained share (if none keeps any: the p
         with the lowest critical Werner fidelity F_c), and the share at each."""
-        curve = self.curve(outlook.tensor)
+        curve = self.exact_curve(outlook.tensor)
         shares = {}
         for p in BEST_P_GRID:
             ideal, classical = self.ideal(p)

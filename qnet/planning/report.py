@@ -117,12 +117,18 @@ def make_plan(
         )
     planner = Planner(scenario, p=p) if planner is None else planner
     outlook = planner.outlook(scenario)
-    pred = planner.predict_outlook(outlook)
+    pred = planner.predict_outlook(outlook, exact=True)
     best_p, by_p = planner.best_p(outlook)
     losses = loss_breakdown(planner, scenario)
     binding = max(losses, key=lambda k: losses[k]) if max(losses.values()) > 1e-9 else "none"
     req = requirements(planner, scenario, share)
     notes = _notes(req, share, pred, by_p)
+    if planner.exact_failure is not None:
+        notes += (
+            "the angles could not be re-optimized on this link's tensor "
+            f"({planner.exact_failure}); the prediction uses the ideal angles and those "
+            "of the nearest tensor shape",
+        )
     share_maps: tuple[ShareMap, ...] = ()
     if maps:
         (fk, fx, f0), (tk, ty, t0), (rk, ry, r0), (ak, ax, a0) = _map_axes(scenario)
