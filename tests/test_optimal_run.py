@@ -203,3 +203,23 @@ def test_sequence_engine_measures_the_optimal_angles() -> None:
     c = out.comparison
     assert c.gap_reduction_game.contains(r.ideal_gap_reduction, level=0.99)
     assert c.splitting_probability["quantum"].contains(0.2, level=0.99)
+
+
+def test_noise_aware_optimal_on_a_nearly_rank_one_tensor_does_not_fail() -> None:
+    """A pair that fully dephased in memory (T ~ diag(ZZ, 0), the atom-zhang-2022 preset)
+    made ``qnet run --set strategy.kind=noise_aware`` fail: the line family's optimum jumps
+    like a threshold there and no line strategy passed adaptive validation. The curve now
+    re-optimizes the polynomial angles on T instead; the pair is nearly classical, so the
+    mix routes classically and the verdict is "no"."""
+    from qnet.config import load_scenario
+    from qnet.games.routing.optimal import UnvalidatedOptimum
+
+    root = Path(__file__).resolve().parents[1]
+    sc = load_scenario(
+        root / "scenarios" / "presets" / "atom-zhang-2022.toml",
+        ["strategy.kind=noise_aware", "engine.name=analytic", "run.decisions=2000"],
+    )
+    assert sc.strategy.angles == "optimal"
+    rec = run_scenario(sc)
+    assert rec.verdict == "no" and rec.gap_reduction_game_cv <= 0.0
+    assert issubclass(UnvalidatedOptimum, ValueError)

@@ -19,7 +19,7 @@ from qnet.games.routing.classical import (
 from qnet.games.routing.classical.certificates import Method
 from qnet.games.routing.frontier import Family, Frontier, pareto_frontier
 from qnet.games.routing.noise_aware.hull import _XTOL
-from qnet.games.routing.optimal import LineStrategy
+from qnet.games.routing.optimal import LineStrategy, UnvalidatedOptimum
 from qnet.games.routing.quantum import PolynomialStrategy
 from qnet.physics.noise import readout_factor
 from qnet.queues.model import SystemParams, mean_splitting_benefit
@@ -253,20 +253,17 @@ def quantum_curve(
     grid = ref.frontier.p[ref.frontier.p > 0.5 * (1.0 - sv[0]) + 1e-6]
     if grid.size == 0:
         raise ValueError("tensor reaches none of the reference grid's p (it is too weak)")
-    fr = pareto_frontier(
-        grid,
-        ref.params,
-        method=ref.method,  # type: ignore[arg-type]
-        degree=ref.frontier.degree,
-        quadrature_points=ref.frontier.quadrature_points,
-        restarts=restarts,
-        seed=seed,
-        correlation_tensor=t,
-        anchor_spacing=anchor_spacing,
-        quantum=ref.frontier.quantum_family,  # type: ignore[arg-type]
-    )
+    family: Family = ref.frontier.quantum_family  # type: ignore[assignment]
+    try:
+        fr = _frontier_on_tensor(ref, grid, t, family, restarts, seed, anchor_spacing)
+    except UnvalidatedOptimum:
+        # nearly rank-1 T: the line family's optimum jumps like a threshold and cannot be
+        # validated; the polynomial angles re-optimized on T are played instead (valid,
+        # possibly weaker; such a pair is nearly classical anyway)
+        family = "polynomial"
+        fr = _frontier_on_tensor(ref, grid, t, family, restarts, seed, anchor_spacing)
     const: PolynomialStrategy | LineStrategy
-    if ref.frontier.quantum_family == "optimal":
+    if family == "optimal":
         const = LineStrategy((u[0, 0], u[1, 0]), (0.0, 0.0), (vt[0, 0], vt[0, 1]), (0.0, 0.0))
     else:
         deg1 = ref.frontier.degree + 1
@@ -281,4 +278,28 @@ def quantum_curve(
         strategies=(const, *fr.quantum_strategies),
         ideal_p=None,
         error=float(np.max(fr.quantum_error)),
+    )
+
+
+def _frontier_on_tensor(
+    ref: NoiseReference,
+    grid: np.ndarray,
+    tensor: np.ndarray,
+    family: Family,
+    restarts: int,
+    seed: int,
+    anchor_spacing: float,
+) -> Frontier:
+    """The reference's frontier settings re-run on pairs with tensor T in ``family``."""
+    return pareto_frontier(
+        grid,
+        ref.params,
+        method=ref.method,  # type: ignore[arg-type]
+        degree=ref.frontier.degree,
+        quadrature_points=ref.frontier.quadrature_points,
+        restarts=restarts,
+        seed=seed,
+        correlation_tensor=tensor,
+        anchor_spacing=anchor_spacing,
+        quantum=family,
     )

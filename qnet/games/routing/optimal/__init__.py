@@ -47,6 +47,7 @@ from qnet.games.routing.optimal.line import (
 )
 from qnet.games.routing.optimal.optimize import (
     OptimalResult,
+    UnvalidatedOptimum,
     lagrangian_best_response,
     optimal_sweep,
     optimize_optimal,
@@ -59,6 +60,7 @@ __all__ = [
     "OptimalResult",
     "QuantumBound",
     "QuantumCertificate",
+    "UnvalidatedOptimum",
     "adaptive_line_evaluation",
     "bin_sdp",
     "certify_quantum",

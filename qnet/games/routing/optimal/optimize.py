@@ -27,11 +27,17 @@ from qnet.games.routing.quantum.optimize import _check_p, _shift_for
 from qnet.queues.model import SystemParams
 
 __all__ = [
+    "UnvalidatedOptimum",
     "OptimalResult",
     "lagrangian_best_response",
     "optimal_sweep",
     "optimize_optimal",
 ]
+
+
+class UnvalidatedOptimum(ValueError):
+    """No line strategy passed adaptive validation at p: on a nearly rank-1 correlation
+    tensor the best response jumps like a threshold and no quadrature can vouch for it."""
 
 
 @dataclass(frozen=True)
@@ -319,7 +325,7 @@ def optimize_optimal(
             converged=bool(final.reliable and resid <= 1e-5),
             adaptive_error=final.error_bound,
         )
-    raise ValueError(
+    raise UnvalidatedOptimum(
         f"no line strategy at p={p} passed adaptive validation (tolerance {validation_tol})"
     )
 
