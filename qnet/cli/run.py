@@ -151,9 +151,15 @@ def _sum_threshold_table(r: object) -> object:
             "splitting_probability_classical",
             "predicted_splitting_probability_classical",
         ),
+        row(
+            "p classical envelope (QoS)",
+            "splitting_probability_envelope",
+            "predicted_splitting_probability_envelope",
+        ),
         row("p sum oracle", "splitting_probability_oracle", "p_sum_oracle"),
         row("Wq quantum run [1/μ]", "wait_quantum", "predicted_wait_quantum"),
         row("Wq classical [1/μ]", "wait_classical", "predicted_wait_classical"),
+        row("Wq classical envelope [1/μ]", "wait_envelope", "predicted_wait_envelope"),
         row("Wq sum oracle [1/μ]", "wait_oracle", "predicted_wait_oracle"),
         ("quantum run meets W_l?", g("meets_limit"), "from the 95 % CI of Wq"),
         row(
@@ -193,6 +199,22 @@ def _sum_threshold_table(r: object) -> object:
             g("verdict"),
             f"R_{k:g} CI vs 1; ideal {g('ideal_throughput_ratio'):.4f}",
         ),
+        row(
+            f"R_{k:g} vs envelope (paired)",
+            "throughput_ratio_envelope",
+            "predicted_throughput_ratio_envelope",
+        ),
+        row(
+            "R warm-up vs envelope",
+            "throughput_ratio_warmup_envelope",
+            "predicted_throughput_ratio_warmup_envelope",
+        ),
+        (
+            "quantum beats the envelope?",
+            g("verdict_envelope"),
+            f"R_{k:g} CI vs 1; ideal {g('ideal_throughput_ratio_envelope'):.4f}",
+        ),
+        ("placement", g("placement"), f"planned availability {g('planned_availability'):.3f}"),
         ("wall time [s]", f"{g('wall_time_s'):.1f}", ""),
     ]
     for cells in rows:
