@@ -290,3 +290,41 @@ def test_shipped_sweep_loads() -> None:
     points = sweep.points()
     assert len(points) == 12
     assert {p.scenario.game.kind for p in points} == {"sum_threshold"}
+
+
+def test_run_writes_its_figure_and_a_store_of_runs_is_plotted(tmp_path: Path) -> None:
+    """`qnet run` on a sum-threshold scenario writes its PNG (R_k vs both baselines, Wq,
+    p); `qnet plot`'s sweep figure draws R_k, p and Wq of sum-threshold rows against the
+    swept key instead of refusing them."""
+    import json
+
+    import pandas as pd
+
+    from qnet.cli.app import app
+    from qnet.plots.sweep import sweep_figure_png
+
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(SCENARIO),
+            "--set",
+            "run.decisions=4000",
+            "--set",
+            "run.warmup_decisions=200",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],  # fmt: skip
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    png = Path(summary["plot_png"])
+    assert png.parent == tmp_path and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    env = summary["envelope"]["R_k"]
+    assert env["predicted"] == pytest.approx(1.0065, abs=2e-3) and len(env["ci95"]) == 2
+    row = summary["record"]
+    rows = [{**row, "link.raw_fidelity": f, "status": "ok", "sweep": "t"} for f in (1.0, 0.8)]
+    rows[1]["throughput_ratio"] -= 0.05
+    out = sweep_figure_png(pd.DataFrame(rows), x="link.raw_fidelity")
+    assert out[:8] == b"\x89PNG\r\n\x1a\n" and len(out) > 10_000

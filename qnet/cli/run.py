@@ -27,7 +27,14 @@ __all__ = ["register"]
 
 
 def _plot(output: object, path: Path) -> Path:
-    """The run's figure (:func:`qnet.plots.run.run_figure_png`) written to ``path``."""
+    """The run's figure written to ``path``: :func:`qnet.plots.run.run_figure_png`, or for
+    a sum-threshold run :func:`qnet.plots.sum_threshold.sum_threshold_run_png`."""
+    from qnet.runs.sum_threshold import SumThresholdOutput
+
+    if isinstance(output, SumThresholdOutput):
+        from qnet.plots.sum_threshold import sum_threshold_run_png
+
+        return write_atomic(path, sum_threshold_run_png(output.record))
     from qnet.plots.run import run_figure_png
 
     return write_atomic(path, run_figure_png(output))  # type: ignore[arg-type]
@@ -289,7 +296,6 @@ def run_command(
     summary = rec.summary()
     json_path = write_atomic(results_path(out, f"{stem}.json"), json_text(summary))
     summary["results_json"] = str(json_path)
-    plot = plot and routing  # the run figure draws the routing game's gaps
     if plot:
         summary["plot_png"] = str(_plot(output, results_path(out, f"{stem}.png")))
     if as_json:
