@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qnet.plots.common import figure_png, new_figure
+from qnet.plots.common import colormap, figure_png, new_figure, tick_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,12 +100,10 @@ def sum_threshold_sweep_figure(
 ) -> Any:
     """R_k against both baselines, p and Wq of the quantum run against the swept key
     (one line per value of ``by``; dashed: the analysis core's values)."""
-    from qnet.plots.sweep import _colormap, _label
-
     fig = new_figure(15, 4.6)
     axes = fig.subplots(1, 3)
     groups = [(None, table)] if by is None else list(table.groupby(by, sort=True))
-    cmap = _colormap(len(groups))
+    cmap = colormap(len(groups))
     panels = [
         (axes[0], "throughput_ratio", "predicted_throughput_ratio", "o", "-"),
         (axes[0], "throughput_ratio_envelope", "predicted_throughput_ratio_envelope", "s", "--"),
@@ -115,7 +113,7 @@ def sum_threshold_sweep_figure(
     ]  # fmt: skip
     for j, (value, grp) in enumerate(groups):
         grp = grp.sort_values(x)
-        name = None if by is None else _label(value)
+        name = None if by is None else tick_label(value)
         for ax, col, pred, marker, ls in panels:
             if col not in grp:
                 continue

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qnet.plots.common import colormap as _colormap
 from qnet.plots.common import figure_png, new_figure
+from qnet.plots.common import tick_label as _label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,18 +92,6 @@ def _axes_of(df: pd.DataFrame, spec: dict[str, Any] | None) -> list[str]:
     return [c for c in coords if df[c].nunique() > 1]
 
 
-def _label(v: Any) -> str:
-    """A short tick or legend label: 250000.0 -> '250k', 1e6 -> '1M', 0.001 -> '0.001'."""
-    if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
-        x = float(v)
-        if math.isfinite(x) and abs(x) >= 1e4:
-            from matplotlib.ticker import EngFormatter
-
-            return EngFormatter(places=None, sep="")(x)
-        return f"{x:g}"
-    return str(v)
-
-
 def sweep_figure_png(
     df: pd.DataFrame,
     spec: dict[str, Any] | None = None,
@@ -124,7 +114,7 @@ def sweep_figure(
     """Gap reduction and retained share (CI bars), availability, fidelity at use vs x.
 
     One legend (the ``by`` values) for all panels, outside them; large linear x values are
-    labelled 200k, 1M (:func:`_label`).
+    labelled 200k, 1M (:func:`qnet.plots.common.tick_label`).
 
     Args:
         df: store rows (:func:`qnet.sweeps.store.load_results`); failed points are ignored.
@@ -246,10 +236,3 @@ def sweep_figure(
     name = (spec or {}).get("name") or (df["sweep"].iloc[0] if "sweep" in df else "sweep")
     fig.suptitle(f"sweep '{name}': {len(ok)} points", fontsize=11)
     return fig
-
-
-def _colormap(n: int) -> list[Any]:
-    from matplotlib import colormaps
-
-    cm = colormaps["viridis"]
-    return [cm(0.1 + 0.8 * k / max(1, n - 1)) for k in range(n)]
