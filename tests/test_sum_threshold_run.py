@@ -328,3 +328,25 @@ def test_run_writes_its_figure_and_a_store_of_runs_is_plotted(tmp_path: Path) ->
     rows[1]["throughput_ratio"] -= 0.05
     out = sweep_figure_png(pd.DataFrame(rows), x="link.raw_fidelity")
     assert out[:8] == b"\x89PNG\r\n\x1a\n" and len(out) > 10_000
+
+
+def test_replications_combine_into_one_sum_threshold_record() -> None:
+    """`--replications 2`: one SumThresholdRecord, the same on one process or a pool of 2
+    (the record depends on the seed and R only), R_k and p within their CIs of the analysis."""
+    from qnet.runs.replicate import run_replicated
+    from qnet.runs.sum_threshold_record import SumThresholdRecord
+    from qnet.sweeps.executors import _pool
+
+    scenario = load_scenario(SCENARIO, ["run.decisions=12000"])
+    serial = run_replicated(scenario, 2)
+    with _pool(2) as pool:
+        pooled = run_replicated(scenario, 2, pool)
+    assert isinstance(serial, SumThresholdRecord) and serial.replications == 2
+    assert serial.decisions == 12000 - scenario.run.warmup_decisions  # measured ones split
+    a, b = serial.to_dict(), pooled.to_dict()
+    del a["wall_time_s"], b["wall_time_s"]
+    assert a == b
+    for name in ("throughput_ratio", "throughput_ratio_envelope", "splitting_probability_quantum"):
+        mean, half = getattr(serial, name), getattr(serial, f"{name}_ci95")
+        assert abs(mean - getattr(serial, f"predicted_{name}")) <= half, name
+    assert serial.verdict == "yes" and serial.verdict_envelope == "inconclusive"

@@ -271,16 +271,16 @@ def run_command(
         fail(f"--target-width = {target_width}: allowed range is (0, inf)")
         return
     scenario = scenario_or_exit(scenario_path, sets, seed)
-    if scenario.game.kind != "routing" and (replications > 1 or workers != 1 or scheduler):
-        fail(
-            f"--replications/--workers/--scheduler: not available for game.kind = "
-            f"{scenario.game.kind!r}: allowed with game.kind = 'routing' only"
-        )
-        return
+    routing = scenario.game.kind == "routing"  # only the routing run streams its decisions
     if replications > 1 or workers != 1 or scheduler is not None:
+        # a sum-threshold replication keeps its decisions: N local workers hold N at once
+        held = -(-scenario.run.decisions // max(replications, 1)) * min(workers, replications)
+        too_big = None if routing or scheduler else plot_memory_error(held, False)
+        if too_big is not None:
+            fail(too_big)
+            return
         _run_replicated(scenario, replications, workers, scheduler, target_width, as_json, out)
         return
-    routing = scenario.game.kind == "routing"  # only the routing run streams its decisions
     too_big = plot_memory_error(scenario.run.decisions, routing) if plot or not routing else None
     if too_big is not None:
         fail(too_big)
@@ -365,7 +365,8 @@ def _run_replicated(
         print_json(summary)
         return
     console = Console()
-    console.print(_table(rec))
+    routing = scenario.game.kind == "routing"  # type: ignore[attr-defined]
+    console.print(_table(rec) if routing else _sum_threshold_table(rec))
     console.print(f"results: {json_path} ({rec.replications} replications; no plot)")
 
 

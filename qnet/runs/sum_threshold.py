@@ -41,6 +41,7 @@ from qnet.runs.verdict import verdict
 
 __all__ = [
     "StackParts",
+    "recomputed_verdicts",
     "SumThresholdOutput",
     "simulate_sum_threshold",
     "sum_threshold_profile",
@@ -111,6 +112,21 @@ def _below(est: Estimate, limit: float) -> str:
 def _ratio_verdict(est: Estimate) -> str:
     """ "yes" if the CI of R_k lies above 1, "no" if below, else "inconclusive"."""
     return verdict(Estimate(est.mean - 1.0, est.se, est.ci95, est.batches))
+
+
+def recomputed_verdicts(values: dict[str, Any]) -> dict[str, str]:
+    """``verdict``, ``verdict_envelope`` and ``meets_limit`` from a record's estimates
+    (replications combined: :func:`qnet.runs.replicate.combine_records`)."""
+
+    def est(name: str) -> Estimate:
+        return Estimate(float(values[name]), math.nan, float(values[f"{name}_ci95"]), 2)
+
+    env = est("throughput_ratio_envelope")
+    return {
+        "verdict": _ratio_verdict(est("throughput_ratio")),
+        "verdict_envelope": _ratio_verdict(env) if math.isfinite(env.mean) else "undefined",
+        "meets_limit": _below(est("wait_quantum"), float(values["w_limit"])),
+    }
 
 
 @threadpool_limits.wrap(limits=1)  # one BLAS thread: the same numbers on any machine
