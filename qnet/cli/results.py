@@ -33,6 +33,7 @@ SHORT = {
 }
 SUM_THRESHOLD_SHOWN = (
     ("throughput_ratio", "R_k"),
+    ("throughput_ratio_envelope", "R_k vs envelope"),
     ("splitting_probability_quantum", "p"),
     ("wait_quantum", "Wq [1/mu]"),
     ("availability", "availability"),

@@ -27,7 +27,14 @@ __all__ = ["register"]
 
 
 def _plot(output: object, path: Path) -> Path:
-    """The run's figure (:func:`qnet.plots.run.run_figure_png`) written to ``path``."""
+    """The run's figure written to ``path``: :func:`qnet.plots.run.run_figure_png`, or for
+    a sum-threshold run :func:`qnet.plots.sum_threshold.sum_threshold_run_png`."""
+    from qnet.runs.sum_threshold import SumThresholdOutput
+
+    if isinstance(output, SumThresholdOutput):
+        from qnet.plots.sum_threshold import sum_threshold_run_png
+
+        return write_atomic(path, sum_threshold_run_png(output.record))
     from qnet.plots.run import run_figure_png
 
     return write_atomic(path, run_figure_png(output))  # type: ignore[arg-type]
@@ -151,9 +158,15 @@ def _sum_threshold_table(r: object) -> object:
             "splitting_probability_classical",
             "predicted_splitting_probability_classical",
         ),
+        row(
+            "p classical envelope (QoS)",
+            "splitting_probability_envelope",
+            "predicted_splitting_probability_envelope",
+        ),
         row("p sum oracle", "splitting_probability_oracle", "p_sum_oracle"),
         row("Wq quantum run [1/μ]", "wait_quantum", "predicted_wait_quantum"),
         row("Wq classical [1/μ]", "wait_classical", "predicted_wait_classical"),
+        row("Wq classical envelope [1/μ]", "wait_envelope", "predicted_wait_envelope"),
         row("Wq sum oracle [1/μ]", "wait_oracle", "predicted_wait_oracle"),
         ("quantum run meets W_l?", g("meets_limit"), "from the 95 % CI of Wq"),
         row(
@@ -193,6 +206,22 @@ def _sum_threshold_table(r: object) -> object:
             g("verdict"),
             f"R_{k:g} CI vs 1; ideal {g('ideal_throughput_ratio'):.4f}",
         ),
+        row(
+            f"R_{k:g} vs envelope (paired)",
+            "throughput_ratio_envelope",
+            "predicted_throughput_ratio_envelope",
+        ),
+        row(
+            "R warm-up vs envelope",
+            "throughput_ratio_warmup_envelope",
+            "predicted_throughput_ratio_warmup_envelope",
+        ),
+        (
+            "quantum beats the envelope?",
+            g("verdict_envelope"),
+            f"R_{k:g} CI vs 1; ideal {g('ideal_throughput_ratio_envelope'):.4f}",
+        ),
+        ("placement", g("placement"), f"planned availability {g('planned_availability'):.3f}"),
         ("wall time [s]", f"{g('wall_time_s'):.1f}", ""),
     ]
     for cells in rows:
@@ -245,16 +274,16 @@ def run_command(
         fail(f"--replications = {replications}: allowed range is [1, inf)")
         return
     scenario = scenario_or_exit(scenario_path, sets, seed)
-    if scenario.game.kind != "routing" and (replications > 1 or workers != 1 or scheduler):
-        fail(
-            f"--replications/--workers/--scheduler: not available for game.kind = "
-            f"{scenario.game.kind!r}: allowed with game.kind = 'routing' only"
-        )
-        return
+    routing = scenario.game.kind == "routing"  # only the routing run streams its decisions
     if replications > 1 or workers != 1 or scheduler is not None:
+        # a sum-threshold replication keeps its decisions: N local workers hold N at once
+        held = -(-scenario.run.decisions // max(replications, 1)) * min(workers, replications)
+        too_big = None if routing or scheduler else plot_memory_error(held, False)
+        if too_big is not None:
+            fail(too_big)
+            return
         _run_replicated(scenario, replications, workers, scheduler, target_width, as_json, out)
         return
-    routing = scenario.game.kind == "routing"  # only the routing run streams its decisions
     too_big = plot_memory_error(scenario.run.decisions, routing) if plot or not routing else None
     if too_big is not None:
         fail(too_big)
@@ -270,7 +299,6 @@ def run_command(
     summary = rec.summary()
     json_path = write_atomic(results_path(out, f"{stem}.json"), json_text(summary))
     summary["results_json"] = str(json_path)
-    plot = plot and routing  # the run figure draws the routing game's gaps
     if plot:
         summary["plot_png"] = str(_plot(output, results_path(out, f"{stem}.png")))
     if as_json:
@@ -337,7 +365,8 @@ def _run_replicated(
         print_json(summary)
         return
     console = Console()
-    console.print(_table(rec))
+    routing = scenario.game.kind == "routing"  # type: ignore[attr-defined]
+    console.print(_table(rec) if routing else _sum_threshold_table(rec))
     console.print(f"results: {json_path} ({rec.replications} replications; no plot)")
 
 

@@ -173,7 +173,9 @@ class StrategyConfig(_Table):
         0.2, gt=0, lt=1, description="target splitting probability p, in (0, 1)"
     )
     kind: Literal["ideal", "noise_aware"] = Field(
-        "ideal", description="'ideal': noiseless-optimal angles; 'noise_aware': re-optimized"
+        "ideal",
+        description="'ideal': noiseless-optimal angles; 'noise_aware': re-optimized for the "
+        "pilot's link (sum_threshold: the member whose played mix meets W_l there)",
     )
     angles: Literal["polynomial", "optimal"] = Field(
         "optimal",

@@ -5,8 +5,9 @@ second): the measured gap reduction ΔWq_cl − ΔWq_qu with its 95 % CI bars (u
 the analysis core's prediction for the measured availability and pair quality dashed),
 the retained share of the ideal reduction with CI bars, the availability and the mean
 fidelity at use. When two axes are crossed it adds heat maps of the retained share and
-the gap reduction over the full grid. Replicates are averaged (CI half-widths combined in
-quadrature; pandas is imported only when a sweep is drawn).
+the gap reduction over the full grid. A sum-threshold store is drawn by
+:func:`qnet.plots.sum_threshold.sum_threshold_sweep_figure`. Replicates are averaged (CI
+half-widths combined in quadrature; pandas is imported only when a sweep is drawn).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qnet.plots.common import colormap as _colormap
 from qnet.plots.common import figure_png, new_figure
+from qnet.plots.common import tick_label as _label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +38,17 @@ With ``estimate="game"`` (default) the first two read ``gap_reduction_game`` and
 ``retained_share_game``: the same reduction from per-decision game payoffs (Lemma 1),
 about ten times tighter than the queue replay's at equal run length."""
 ESTIMATES = {"game": "game payoffs, Lemma 1", "queue": "queue replay"}
+SUM_THRESHOLD_COLUMNS = tuple(
+    f"{pre}{c}"
+    for c in (
+        "throughput_ratio",
+        "throughput_ratio_envelope",
+        "splitting_probability_quantum",
+        "wait_quantum",
+    )
+    for pre in ("", "predicted_")
+) + ("w_limit",)
+"""Columns a sum-threshold store's figure reads (:mod:`qnet.plots.sum_threshold`)."""
 
 
 class PlotError(ValueError):
@@ -78,18 +92,6 @@ def _axes_of(df: pd.DataFrame, spec: dict[str, Any] | None) -> list[str]:
     return [c for c in coords if df[c].nunique() > 1]
 
 
-def _label(v: Any) -> str:
-    """A short tick or legend label: 250000.0 -> '250k', 1e6 -> '1M', 0.001 -> '0.001'."""
-    if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
-        x = float(v)
-        if math.isfinite(x) and abs(x) >= 1e4:
-            from matplotlib.ticker import EngFormatter
-
-            return EngFormatter(places=None, sep="")(x)
-        return f"{x:g}"
-    return str(v)
-
-
 def sweep_figure_png(
     df: pd.DataFrame,
     spec: dict[str, Any] | None = None,
@@ -112,7 +114,7 @@ def sweep_figure(
     """Gap reduction and retained share (CI bars), availability, fidelity at use vs x.
 
     One legend (the ``by`` values) for all panels, outside them; large linear x values are
-    labelled 200k, 1M (:func:`_label`).
+    labelled 200k, 1M (:func:`qnet.plots.common.tick_label`).
 
     Args:
         df: store rows (:func:`qnet.sweeps.store.load_results`); failed points are ignored.
@@ -150,14 +152,14 @@ def sweep_figure(
         shown = "; ".join(f"{a} has {sorted(ok[a].unique().tolist())}" for a in others)
         raise PlotError(f"more than two axes vary ({shown}); fix the others with --where KEY=VALUE")
     missing = [c for c, _ in panels if c not in ok.columns]
-    if missing and "throughput_ratio" in ok.columns:
-        raise PlotError(
-            "a sum-threshold store (game.kind = 'sum_threshold'): qnet plot draws routing "
-            "runs only; list its R_k, p and Wq with qnet results"
-        )
-    if missing:
+    sum_threshold = bool(missing) and "throughput_ratio" in ok.columns
+    if missing and not sum_threshold:
         raise PlotError(f"the store has no column(s) {missing}: not qnet run results")
-    cols = tuple(c for c, _ in panels) + ("predicted_gap_reduction",)
+    cols = (
+        SUM_THRESHOLD_COLUMNS
+        if sum_threshold
+        else tuple(c for c, _ in panels) + ("predicted_gap_reduction",)
+    )
     table = sweep_table(ok, x, by, tuple(c for c in cols if c in ok))
     log_axes = {a["key"] for a in (spec or {}).get("axes", []) if a.get("log")}
     xs = pd.to_numeric(table[x], errors="coerce")
@@ -165,6 +167,13 @@ def sweep_figure(
         log_axes.add(x)  # values spanning decades read better on a log axis
     also = {a["key"]: a.get("also", []) for a in (spec or {}).get("axes", [])}
     xlabel = " = ".join([x, *also.get(x, [])])
+    if sum_threshold:  # a sum-threshold store: R_k against both baselines, p, Wq
+        from qnet.plots.sum_threshold import sum_threshold_sweep_figure
+
+        fig = sum_threshold_sweep_figure(table, x, by, xlabel, x in log_axes)
+        name = (spec or {}).get("name") or (df["sweep"].iloc[0] if "sweep" in df else "sweep")
+        fig.suptitle(f"sweep '{name}': {len(ok)} sum-threshold points", fontsize=11)
+        return fig
     heat = (
         by is not None
         and (spec or {}).get("mode", "cross") == "cross"
@@ -227,10 +236,3 @@ def sweep_figure(
     name = (spec or {}).get("name") or (df["sweep"].iloc[0] if "sweep" in df else "sweep")
     fig.suptitle(f"sweep '{name}': {len(ok)} points", fontsize=11)
     return fig
-
-
-def _colormap(n: int) -> list[Any]:
-    from matplotlib import colormaps
-
-    cm = colormaps["viridis"]
-    return [cm(0.1 + 0.8 * k / max(1, n - 1)) for k in range(n)]

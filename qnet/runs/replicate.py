@@ -13,7 +13,9 @@ replications), with Student-t degrees of freedom the sum of the replications' (b
 (batch-means errors of similar size: Satterthwaite). Counts add up; analysis-core values
 and predictions are decision-weighted means (equal across replications for the ideal
 profile); the verdict and ``decisions_for_target_width`` are recomputed from the combined
-control-variate estimate.
+control-variate estimate. A sum-threshold run (``[game] kind = "sum_threshold"``) combines
+the same way into a :class:`~qnet.runs.sum_threshold_record.SumThresholdRecord`, its
+verdicts and ``meets_limit`` recomputed from the combined R_k and Wq.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from scipy import stats
 
 from qnet.config import Scenario
 from qnet.estimators import Estimate
-from qnet.runs.record import RunRecord
+from qnet.runs.record import FlatRecord, RunRecord
+from qnet.runs.sum_threshold_record import SumThresholdRecord
 from qnet.runs.verdict import DEFAULT_TARGET_HALF_WIDTH, decisions_for_half_width, verdict
 
 __all__ = ["QUEUE_FIELDS", "combine_records", "replication_scenarios", "run_replicated"]
@@ -49,7 +52,20 @@ QUEUE_FIELDS = frozenset(
 
 _SUMMED = {"decisions", "warmup_decisions", "batches", "queue_batches", "replications"}
 _COUNTS = {"pairs_heralded", "pairs_discarded"}
-_RECOMPUTED = {"verdict", "decisions_for_target_width", "wall_time_s"}
+_RECOMPUTED = {
+    "verdict",
+    "decisions_for_target_width",
+    "wall_time_s",
+    "verdict_envelope",
+    "meets_limit",
+}
+
+
+def _on_queue_batches(record: FlatRecord, name: str) -> bool:
+    """Whether the estimate ``name`` rests on ``queue_batches`` (queue replay)."""
+    if isinstance(record, RunRecord):
+        return name in QUEUE_FIELDS
+    return name.startswith(("wait", "throughput"))  # sum-threshold: waits, throughputs, R_k
 
 
 def replication_scenarios(scenario: Scenario, replications: int) -> list[Scenario]:
@@ -81,7 +97,7 @@ def replication_scenarios(scenario: Scenario, replications: int) -> list[Scenari
     return out
 
 
-def _replication(args: tuple[Scenario, float]) -> RunRecord:
+def _replication(args: tuple[Scenario, float]) -> RunRecord | SumThresholdRecord:
     """One replication's record (top level: picklable for process pools and Dask)."""
     from qnet.runs.runner import simulate
 
@@ -101,27 +117,33 @@ def _combine_estimate(
 
 
 def combine_records(
-    records: list[RunRecord], scenario: Scenario, target_half_width: float, wall_time_s: float
-) -> RunRecord:
-    """One record from independent replications of ``scenario`` (module docstring)."""
+    records: list[RunRecord] | list[SumThresholdRecord],
+    scenario: Scenario,
+    target_half_width: float,
+    wall_time_s: float,
+) -> RunRecord | SumThresholdRecord:
+    """One record from independent replications of ``scenario`` (module docstring); a
+    sum-threshold run's R_k is the decision-weighted mean of the replications' ratios."""
     if not records:
         raise ValueError("records: expected at least one replication")
     if len(records) == 1:
         return records[0]
+    cls = type(records[0])
     n = np.array([r.decisions for r in records], dtype=float)
     w = n / n.sum()
     values: dict[str, object] = {}
-    names = RunRecord.field_names()
-    for f in fields(RunRecord):
+    names = cls.field_names()
+    for f in fields(cls):
         name = f.name
         col = [getattr(r, name) for r in records]
         if name.endswith("_ci95") or name in _RECOMPUTED:
             continue
         if f"{name}_ci95" in names:
-            b = np.array([r.queue_batches if name in QUEUE_FIELDS else r.batches for r in records])
+            queue = _on_queue_batches(records[0], name)
+            b = np.array([r.queue_batches if queue else r.batches for r in records])
             halves = np.array([getattr(r, f"{name}_ci95") for r in records], dtype=float)
             est = _combine_estimate(np.array(col, dtype=float), halves, b, w)
-            values.update(RunRecord.estimate(name, est))
+            values.update(cls.estimate(name, est))
         elif name in _SUMMED or name in _COUNTS:
             values[name] = int(sum(col)) if min(col) >= 0 else -1
         elif isinstance(col[0], str):
@@ -132,6 +154,12 @@ def combine_records(
             values[name] = col[0]
     values["seed"] = scenario.seed
     values["scenario_digest"] = scenario.digest()
+    values["wall_time_s"] = wall_time_s
+    if cls is SumThresholdRecord:
+        from qnet.runs.sum_threshold import recomputed_verdicts
+
+        values.update(recomputed_verdicts(values))
+        return SumThresholdRecord(**values)  # type: ignore[arg-type]
     cv = Estimate(
         float(values["gap_reduction_game_cv"]),  # type: ignore[arg-type]
         math.nan,
@@ -145,7 +173,8 @@ def combine_records(
         float(values["retained_share_game_cv_ci95"]),  # type: ignore[arg-type]
         target_half_width,
     )
-    values["wall_time_s"] = wall_time_s
+    for name in ("verdict_envelope", "meets_limit"):
+        values.pop(name, None)
     return RunRecord(**values)  # type: ignore[arg-type]
 
 
@@ -155,7 +184,7 @@ def run_replicated(
     executor: cf.Executor | None = None,
     *,
     target_half_width: float = DEFAULT_TARGET_HALF_WIDTH,
-) -> RunRecord:
+) -> RunRecord | SumThresholdRecord:
     """Run R replications (on ``executor``, or here one after another) and combine them."""
     wall0 = time.perf_counter()
     tasks = [(s, target_half_width) for s in replication_scenarios(scenario, replications)]

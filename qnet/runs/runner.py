@@ -251,7 +251,7 @@ def simulate(
     if scenario.game.kind == "sum_threshold":  # the one place a run dispatches on the game
         from qnet.runs.sum_threshold import StackParts, simulate_sum_threshold
 
-        parts = StackParts(streams, sample_traffic, run_decisions, queue_batch_count)
+        parts = StackParts(streams, sample_traffic, run_decisions, queue_batch_count, _pilot)
         return simulate_sum_threshold(scenario, progress, parts)  # type: ignore[return-value]
     wall0 = time.perf_counter()
     _check_batches(scenario)

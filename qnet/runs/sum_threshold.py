@@ -41,17 +41,28 @@ from qnet.runs.verdict import verdict
 
 __all__ = [
     "StackParts",
+    "recomputed_verdicts",
     "SumThresholdOutput",
     "simulate_sum_threshold",
     "sum_threshold_profile",
 ]
 
 
-def sum_threshold_profile(scenario: Scenario) -> SumThresholdProfile:
-    """The scenario's sum-threshold profile at its QoS limit (``[game]`` table)."""
+def sum_threshold_profile(
+    scenario: Scenario,
+    expected_availability: float | None = None,
+    expected_tensor: np.ndarray | None = None,
+) -> SumThresholdProfile:
+    """The scenario's sum-threshold profile at its QoS limit (``[game]`` table), placed
+    for the expected link when one is given (noise-aware placement)."""
     g = scenario.game
     return build_sum_threshold_profile(
-        system_params(scenario), g.w_limit_service_times, g.quantum, g.bins
+        system_params(scenario),
+        g.w_limit_service_times,
+        g.quantum,
+        g.bins,
+        expected_availability=expected_availability,
+        expected_tensor=expected_tensor,
     )
 
 
@@ -66,13 +77,15 @@ class SumThresholdOutput:
 @dataclass(frozen=True)
 class StackParts:
     """The main job's pieces this run reuses, handed in by :func:`qnet.runs.runner.simulate`
-    (its ``streams``, ``sample_traffic``, ``run_decisions``, ``queue_batch_count``), so the
-    runner's dispatch on ``game.kind`` creates no import cycle."""
+    (its ``streams``, ``sample_traffic``, ``run_decisions``, ``queue_batch_count`` and the
+    noise-aware ``pilot``), so the runner's dispatch on ``game.kind`` creates no import
+    cycle."""
 
     streams: Callable[[int], dict[str, np.random.Generator]]
     sample_traffic: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
     run_decisions: Callable[..., tuple[Any, Any]]
     queue_batch_count: Callable[[int, int], int]
+    pilot: Callable[..., tuple[np.ndarray, float]]
 
 
 def simulate_sum_threshold(
@@ -101,6 +114,21 @@ def _ratio_verdict(est: Estimate) -> str:
     return verdict(Estimate(est.mean - 1.0, est.se, est.ci95, est.batches))
 
 
+def recomputed_verdicts(values: dict[str, Any]) -> dict[str, str]:
+    """``verdict``, ``verdict_envelope`` and ``meets_limit`` from a record's estimates
+    (replications combined: :func:`qnet.runs.replicate.combine_records`)."""
+
+    def est(name: str) -> Estimate:
+        return Estimate(float(values[name]), math.nan, float(values[f"{name}_ci95"]), 2)
+
+    env = est("throughput_ratio_envelope")
+    return {
+        "verdict": _ratio_verdict(est("throughput_ratio")),
+        "verdict_envelope": _ratio_verdict(env) if math.isfinite(env.mean) else "undefined",
+        "meets_limit": _below(est("wait_quantum"), float(values["w_limit"])),
+    }
+
+
 @threadpool_limits.wrap(limits=1)  # one BLAS thread: the same numbers on any machine
 def _run(
     scenario: Scenario, progress: Callable[[str, float], None] | None, parts: StackParts
@@ -109,8 +137,13 @@ def _run(
     wall0 = time.perf_counter()
     if progress is not None:
         progress("building strategy profile", 0.0)
-    profile = sum_threshold_profile(scenario)
     rngs = parts.streams(scenario.seed)
+    model = link_model(scenario)
+    if scenario.strategy.kind == "noise_aware":
+        tensor_pilot, a_pilot = parts.pilot(scenario, model, rngs["pilot"])
+        profile = sum_threshold_profile(scenario, a_pilot, tensor_pilot)
+    else:
+        profile = sum_threshold_profile(scenario)
     traffic = parts.sample_traffic(scenario, rngs["traffic"])
     log, use = parts.run_decisions(scenario, profile, traffic, rngs, progress)
     if progress is not None:
@@ -133,6 +166,9 @@ def _run(
         "classical": couple_flip(x1, x2, *profile.classical_outputs(x1, x2), log.o_a, log.o_b),
         "oracle": couple_flip(x1, x2, *profile.oracle_outputs(x1, x2), log.o_a, log.o_b),
     }
+    u_env = rngs["baseline"].random(n)
+    if profile.envelope is not None:
+        outputs["envelope"] = profile.envelope_outputs(x1, x2, u_env, log.o_a, log.o_b)
     q = scenario.queue
     works = {
         "power": power_work(q.power_k),
@@ -159,7 +195,6 @@ def _run(
     est = SumThresholdRecord.estimate
 
     # the analysis core at the measured availability and mean tensor of the pairs used
-    model = link_model(scenario)
     available = use.available[keep]
     used = log.used_pair[keep]
     a_hat = float(available.mean())
@@ -174,6 +209,8 @@ def _run(
     p_c, p_q, k = pred_c.moments.p, pred_q.moments.p, q.power_k
 
     def thr(p: float, kind: str) -> float:
+        if not math.isfinite(p):
+            return math.nan
         if kind == "power":
             return float(baseline_throughput_power(p, params, k))
         return float(baseline_throughput_warmup(p, params))
@@ -181,6 +218,16 @@ def _run(
     ratio = ratio_batch_means(idle[("quantum", "power")], idle[("classical", "power")], qb)
     ratio_w = ratio_batch_means(idle[("quantum", "warmup")], idle[("classical", "warmup")], qb)
     wait_q = batch_means(wait["quantum"], qb)
+    env_m = profile.envelope_prediction()
+    p_e = math.nan if env_m is None else env_m.p
+    has_env = "envelope" in outputs
+
+    def env_est(make: Callable[[], Estimate]) -> Estimate:
+        return make() if has_env else Estimate(math.nan, math.nan, math.nan, qb)
+
+    ratio_e = env_est(
+        lambda: ratio_batch_means(idle[("quantum", "power")], idle[("envelope", "power")], qb)
+    )
     fid = log.pair_fidelity[keep]
     record = SumThresholdRecord(
         scenario=scenario.name,
@@ -258,6 +305,38 @@ def _run(
         **est("throughput_ratio_warmup", ratio_w),
         predicted_throughput_ratio_warmup=thr(p_q, "warmup") / thr(p_c, "warmup"),
         verdict=_ratio_verdict(ratio),
+        **est(
+            "splitting_probability_envelope",
+            env_est(lambda: batch_means(split["envelope"], batches)),
+        ),
+        predicted_splitting_probability_envelope=p_e,
+        **est("wait_envelope", env_est(lambda: batch_means(wait["envelope"], qb))),
+        predicted_wait_envelope=math.nan if env_m is None else env_m.wait,
+        **{
+            kv: v
+            for kind in ("power", "warmup")
+            for kv, v in est(
+                f"throughput_{kind}_envelope",
+                env_est(lambda kind=kind: ratio_batch_means(idle[("envelope", kind)], dt, qb)),
+            ).items()
+        },
+        predicted_throughput_power_envelope=thr(p_e, "power"),
+        predicted_throughput_warmup_envelope=thr(p_e, "warmup"),
+        **est("throughput_ratio_envelope", ratio_e),
+        predicted_throughput_ratio_envelope=thr(p_q, "power") / thr(p_e, "power"),
+        ideal_throughput_ratio_envelope=thr(ideal_q.moments.p, "power") / thr(p_e, "power"),
+        **est(
+            "throughput_ratio_warmup_envelope",
+            env_est(
+                lambda: ratio_batch_means(
+                    idle[("quantum", "warmup")], idle[("envelope", "warmup")], qb
+                )
+            ),
+        ),
+        predicted_throughput_ratio_warmup_envelope=thr(p_q, "warmup") / thr(p_e, "warmup"),
+        verdict_envelope=_ratio_verdict(ratio_e) if has_env else "undefined",
+        placement=profile.placement,
+        planned_availability=profile.expected_availability,
         p_sum_oracle=profile.oracle_prediction().p,
         p_w_oracle=profile.p_w_oracle,
         pairs_heralded=use.pairs_heralded,

@@ -53,6 +53,16 @@ class SumThresholdRecord(FlatRecord):
         verdict: "yes" if the 95 % CI of ``throughput_ratio`` lies above 1, "no" below.
         p_sum_oracle, p_w_oracle: the p the sum- and w-threshold oracles need at W_l.
         wall_time_s: wall-clock time of the run [s].
+        *_envelope: the honest baseline, replayed on the same traffic: the best classical
+            strategy for the QoS problem itself (the full paper's classical envelope, Thm 9,
+            at the least p meeting W_l; a shared-randomness mix of threshold strategies);
+            NaN (verdict "undefined") where it would need p > 1/2.
+        throughput_ratio_envelope: R_k measured against it (paired);
+            ``predicted_``/``ideal_`` as for ``throughput_ratio``.
+        verdict_envelope: "yes" if its 95 % CI lies above 1, "no" below.
+        placement: "ideal" or "noise_aware" (``strategy.kind``): the quantum member placed
+            at W_l on ideal pairs, or on the pilot's expected availability and pair tensor.
+        planned_availability: the availability the placement planned for (1 if ideal).
     """
 
     scenario: str
@@ -134,6 +144,28 @@ class SumThresholdRecord(FlatRecord):
     pairs_heralded: int
     pairs_discarded: int
     wall_time_s: float
+    splitting_probability_envelope: float
+    splitting_probability_envelope_ci95: float
+    predicted_splitting_probability_envelope: float
+    wait_envelope: float
+    wait_envelope_ci95: float
+    predicted_wait_envelope: float
+    throughput_power_envelope: float
+    throughput_power_envelope_ci95: float
+    throughput_warmup_envelope: float
+    throughput_warmup_envelope_ci95: float
+    predicted_throughput_power_envelope: float
+    predicted_throughput_warmup_envelope: float
+    throughput_ratio_envelope: float
+    throughput_ratio_envelope_ci95: float
+    predicted_throughput_ratio_envelope: float
+    ideal_throughput_ratio_envelope: float
+    throughput_ratio_warmup_envelope: float
+    throughput_ratio_warmup_envelope_ci95: float
+    predicted_throughput_ratio_warmup_envelope: float
+    verdict_envelope: str
+    placement: str
+    planned_availability: float
     replications: int = 1
 
     def summary(self) -> dict[str, Any]:
@@ -186,6 +218,31 @@ class SumThresholdRecord(FlatRecord):
             },
             "R_warmup": est("throughput_ratio_warmup", "predicted_throughput_ratio_warmup"),
             "verdict": self.verdict,
+            "envelope": {
+                "splitting_probability": est(
+                    "splitting_probability_envelope", "predicted_splitting_probability_envelope"
+                ),
+                "wait": est("wait_envelope", "predicted_wait_envelope"),
+                "throughput_power": est(
+                    "throughput_power_envelope", "predicted_throughput_power_envelope"
+                ),
+                "throughput_warmup": est(
+                    "throughput_warmup_envelope", "predicted_throughput_warmup_envelope"
+                ),
+                "R_k": {
+                    **est("throughput_ratio_envelope", "predicted_throughput_ratio_envelope"),
+                    "ideal": self.ideal_throughput_ratio_envelope,
+                },
+                "R_warmup": est(
+                    "throughput_ratio_warmup_envelope",
+                    "predicted_throughput_ratio_warmup_envelope",
+                ),
+                "verdict": self.verdict_envelope,
+            },
+            "placement": {
+                "kind": self.placement,
+                "planned_availability": self.planned_availability,
+            },
             "p_needed": {"sum_oracle": self.p_sum_oracle, "w_oracle": self.p_w_oracle},
             "units": {
                 "wait": "mean service time 1/mu",

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import brentq
 
+from qnet.games.routing.mixture import Mixture
 from qnet.games.sum_threshold import qos
 from qnet.games.sum_threshold.bounds import bin_bounds
 from qnet.games.sum_threshold.classical import (
@@ -107,6 +108,12 @@ class SumThresholdProfile:
             or empty.
         oracle_t: the sum-threshold oracle's threshold time t (bunch iff x1 + x2 ≤ t).
         p_w_oracle: the p the full paper's w-threshold oracle needs at W_l.
+        envelope: the best classical strategy for the QoS problem at W_l (the full paper's
+            classical envelope, :func:`.qos.envelope_at_limit`), or None if it needs p > 1/2.
+        placement: "ideal" (each family's member meeting W_l on ideal pairs always
+            available) or "noise_aware" (the quantum member whose played mix meets W_l at
+            ``expected_availability`` and ``expected_tensor``).
+        expected_availability, expected_tensor: the link the placement planned for.
     """
 
     params: SystemParams
@@ -119,6 +126,10 @@ class SumThresholdProfile:
     phases_b: NDArray[np.float64]
     oracle_t: float
     p_w_oracle: float
+    envelope: Mixture | None = None
+    placement: str = "ideal"
+    expected_availability: float = 1.0
+    expected_tensor: NDArray[np.float64] | None = None
 
     @property
     def with_pair(self) -> _AlwaysMeasure:
@@ -177,6 +188,23 @@ class SumThresholdProfile:
         bunch = np.asarray(x_a) + np.asarray(x_b) <= self.oracle_t
         ones = np.ones(np.shape(x_a), dtype=np.int8)
         return ones, np.where(bunch, ones, -ones).astype(np.int8)
+
+    def envelope_outputs(
+        self,
+        x_a: np.ndarray,
+        x_b: np.ndarray,
+        u_mix: np.ndarray,
+        ref_a: np.ndarray,
+        ref_b: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The envelope's outputs, its flip coupled to a reference policy's servers."""
+        if self.envelope is None:
+            raise ValueError("no classical envelope at this W_l (it needs p > 1/2)")
+        return self.envelope.outputs_coupled(x_a, x_b, u_mix, ref_a, ref_b)
+
+    def envelope_prediction(self) -> qos.Moments | None:
+        """Exact moments of the envelope's mixture (A12), or None."""
+        return None if self.envelope is None else qos.envelope_moments(self.envelope, self.params)
 
     def rule(self, x_a: np.ndarray, x_b: np.ndarray, c_t: float) -> np.ndarray:
         """R = +1 (bunch) iff (1 − a)(1 − b) ≥ C_t, else −1 (eq. 4), from service times."""
@@ -264,40 +292,76 @@ def _member(
     return member
 
 
+def _quantum_fields(family: str, strategy: object) -> dict[str, object]:
+    """The profile fields that carry a quantum family's strategy."""
+    empty = np.empty(0)
+    optimal = family == "optimal"
+    return {
+        "coefficients": () if optimal else tuple(strategy.coefficients),  # type: ignore[attr-defined]
+        "phases_a": strategy.phases_a if optimal else empty,  # type: ignore[attr-defined]
+        "phases_b": strategy.phases_b if optimal else empty,  # type: ignore[attr-defined]
+    }
+
+
 def build_sum_threshold_profile(
-    params: SystemParams, w_limit: float | None, family: str = "linear", bins: int = 64
+    params: SystemParams,
+    w_limit: float | None,
+    family: str = "linear",
+    bins: int = 64,
+    *,
+    expected_availability: float | None = None,
+    expected_tensor: NDArray | None = None,
 ) -> SumThresholdProfile:
-    """The profile at W_l (default :func:`paper_limit`): each family's least p meeting it."""
+    """The profile at W_l (default :func:`paper_limit`): each family's least p meeting it.
+
+    With ``expected_availability``/``expected_tensor`` (noise-aware placement) the quantum
+    member is the one whose played mix (pairs of that tensor at that share of decisions,
+    the classical pair otherwise, :meth:`SumThresholdProfile.predicted`) meets W_l.
+    """
     if family not in FAMILIES:
         raise ValueError(f"game.quantum = {family!r} is not allowed: use one of {FAMILIES}")
     w_l = paper_limit(params) if w_limit is None else float(w_limit)
-    name = family
+    aware = expected_availability is not None or expected_tensor is not None
+    a = 1.0 if expected_availability is None else float(expected_availability)
+    tensor = np.eye(2) if expected_tensor is None else np.asarray(expected_tensor, float)
+    name = "classical"
     try:
-        picked: dict[str, tuple[float, object]] = {}
-        for name in ("classical", family):
-            store: dict[float, object] = {}
-            _, c, _ = qos.family_p_at_limit(w_l, params, _member(name, params, bins, store), C_GRID)
-            picked[name] = (c, store[c])
+        store: dict[float, object] = {}
+        _, c_cl, _ = qos.family_p_at_limit(w_l, params, _member(name, params, bins, store), C_GRID)
+        classical = store[c_cl]
+        assert isinstance(classical, ThresholdPair)
         t = brentq(lambda t: qos.sum_oracle_moments(t, params).wait - w_l, 0.0, 200.0 / params.mu)
-        p_w = qos.oracle_p_at_limit(w_l, params, "w")
+        base = SumThresholdProfile(
+            params=params,
+            w_limit=w_l,
+            family=family,
+            classical=classical,
+            quantum_c_t=float(c_cl),
+            coefficients=(0.0,),
+            phases_a=np.empty(0),
+            phases_b=np.empty(0),
+            oracle_t=float(t),
+            p_w_oracle=float(qos.oracle_p_at_limit(w_l, params, "w")),
+            envelope=qos.envelope_at_limit(w_l, params),
+            placement="noise_aware" if aware else "ideal",
+            expected_availability=a,
+            expected_tensor=tensor if aware else None,
+        )
+        name = family
+        store = {}
+        ideal = _member(family, params, bins, store)
+
+        def member(c: float) -> qos.Moments:
+            m = ideal(c)
+            if not aware:
+                return m
+            placed = replace(base, quantum_c_t=c, **_quantum_fields(family, store[c]))
+            return placed.predicted(a, tensor).moments
+
+        _, c_q, _ = qos.family_p_at_limit(w_l, params, member, C_GRID)
     except ValueError as err:
         msg = str(err).replace("no strategy of the family", f"no strategy of the {name} family")
         if msg.startswith("w_l = "):
             msg = "game.w_limit_service_times = " + msg[len("w_l = ") :]
         raise ValueError(msg) from None
-    classical = picked["classical"][1]
-    q = picked[family][1]
-    assert isinstance(classical, ThresholdPair)
-    empty = np.empty(0)
-    return SumThresholdProfile(
-        params=params,
-        w_limit=w_l,
-        family=family,
-        classical=classical,
-        quantum_c_t=float(picked[family][0]),
-        coefficients=() if family == "optimal" else tuple(q.coefficients),  # type: ignore[attr-defined]
-        phases_a=q.phases_a if family == "optimal" else empty,  # type: ignore[attr-defined]
-        phases_b=q.phases_b if family == "optimal" else empty,  # type: ignore[attr-defined]
-        oracle_t=float(t),
-        p_w_oracle=float(p_w),
-    )
+    return replace(base, quantum_c_t=float(c_q), **_quantum_fields(family, store[c_q]))

@@ -28,14 +28,18 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 from scipy.special import gammaincc
 
+from qnet.games.routing.classical import certified_classical_curve, classical_envelope
+from qnet.games.routing.mixture import ENVELOPE_GRID, Mixture, classical_mixture
 from qnet.games.routing.oracle import oracle_policy_moments
-from qnet.queues.model import SystemParams, mean_wait
+from qnet.queues.model import SystemParams, mean_wait, mean_wait_from_payoff
 
 __all__ = [
     "Moments",
     "TheoremRow",
     "best_pairs_at_limit",
     "bin_moments",
+    "envelope_at_limit",
+    "envelope_moments",
     "family_p_at_limit",
     "oracle_p_at_limit",
     "relative_angle_moments",
@@ -279,3 +283,39 @@ def best_pairs_at_limit(w_l: float, params: SystemParams, grid: int = 401) -> tu
         return det, float(hp[0])
     frac = (hw[k - 1] - w_l) / (hw[k - 1] - hw[k])
     return det, float(hp[k - 1] + frac * (hp[k] - hp[k - 1]))
+
+
+def envelope_moments(mixture: Mixture, params: SystemParams) -> Moments:
+    """Exact moments of a shared-randomness mixture of threshold strategies (weighted sum)."""
+    acc = np.zeros(3)
+    for weight, s in zip(mixture.weights, mixture.strategies, strict=True):
+        alpha, beta = (-math.expm1(-params.mu * th) for th in (s.theta_a, s.theta_b))  # type: ignore[union-attr]
+        m = threshold_pair_moments(alpha, beta, s.orientation, params)  # type: ignore[union-attr]
+        acc += weight * np.array([m.p, m.e_r_x1x2, m.e_r_s])
+    return _moments(params, float(acc[0]), float(acc[1]), float(acc[2]))
+
+
+def envelope_at_limit(w_l: float, params: SystemParams) -> Mixture | None:
+    """The best classical strategy for the QoS problem itself at W_l: the full paper's
+    classical envelope (Thm 9) at the least p whose wait meets W_l, a playable mixture.
+
+    The certified envelope on :data:`~qnet.games.routing.mixture.ENVELOPE_GRID` gives the
+    crossing p (wait is affine in the payoff, A12); the mixture is then rebuilt there
+    (:func:`~qnet.games.routing.mixture.classical_mixture`). ``None`` if the limit needs
+    p > 1/2, where the envelope is not built.
+    """
+    _check_limit(w_l, params)
+    grid = np.asarray(ENVELOPE_GRID)
+    certs = certified_classical_curve(grid, params, "tight")
+    env = classical_envelope(
+        grid, [c.best_value for c in certs], params, [c.strategy for c in certs]
+    )
+    wait = np.asarray(mean_wait_from_payoff(env.hull_values, params), dtype=float)
+    if wait[-1] > w_l:
+        return None
+    k = int(np.argmax(wait <= w_l))
+    if k == 0:
+        return classical_mixture(float(env.hull_p[1]), params)
+    frac = (wait[k - 1] - w_l) / (wait[k - 1] - wait[k])
+    p = float(env.hull_p[k - 1] + frac * (env.hull_p[k] - env.hull_p[k - 1]))
+    return classical_mixture(p, params)
