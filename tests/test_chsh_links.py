@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -241,6 +242,54 @@ def test_sequence_links_supply_what_the_analytic_links_do() -> None:
     half = 1.96 * np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
     assert np.all(np.abs(p1 - p2) < half + 1e-9), (p1, p2, half)
     assert p1[1, 1] > 0.75 and np.all(p1[[0, 0, 1], [0, 1, 0]] < 0.25), p1
+
+
+# --- the topology ---------------------------------------------------------------------------
+
+
+def test_load_balancing_topology_is_one_link_per_balancer_pair() -> None:
+    """A load-balancing scenario's graph holds N/2 copies of its link (balancer 2i+1 —
+    station i+1 — balancer 2i+2); a scenario without [load_balancing] stays one link."""
+    from qnet.topology import balancer_pairs, load_balancing_graph
+
+    s = load_scenario(ROOT / "scenarios/chsh-load-balancing-metro.toml")
+    assert balancer_pairs(s) == 50
+    g = load_balancing_graph(s)
+    assert g.number_of_nodes() == 150 and g.number_of_edges() == 100
+    assert g.edges["balancer_99", "station_50"]["length_km"] == 10.0
+    assert g.nodes["balancer_100"]["pair"] == 49 and g.nodes["balancer_1"]["t2_s"] == 0.01
+    assert {len(c) for c in nx.connected_components(g)} == {3}
+    assert balancer_pairs(Scenario.ideal()) is None
+
+
+def test_show_draws_the_balancer_pairs(tmp_path: Path) -> None:
+    """``qnet show`` of a load-balancing scenario names its N/2 links; the PNG draws three
+    rows and "47 more" for 50 links, every row for 2."""
+    from matplotlib.image import imread
+
+    path = ROOT / "scenarios/chsh-load-balancing-metro.toml"
+    png = tmp_path / "t.png"
+    res = _run(["show", str(path), "--png", str(png)])
+    assert res.exit_code == 0, res.output
+    assert "50 identical links, one per balancer pair (N = 100)" in res.stdout
+    tall = imread(png).shape[0]
+    res = _run(["show", str(path), "--set", "load_balancing.balancers=4",
+                "--set", "load_balancing.load_start=0.6", "--set", "load_balancing.load_stop=1.3",
+                "--png", str(png), "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["links"] == 2
+    assert imread(png).shape[0] < tall
+    from qnet.plots.common import new_figure
+    from qnet.plots.topology import draw_load_balancing
+    from qnet.topology import load_balancing_graph
+
+    ax = draw_load_balancing(
+        load_balancing_graph(load_scenario(path)), new_figure(7.0, 4.8).add_subplot()
+    )
+    texts = [t.get_text() for t in ax.texts]
+    assert "balancer 99" in texts and "station 2" in texts and "balancer 5" not in texts
+    assert any("47 more identical links" in t for t in texts)
+    assert "50 identical links" in ax.get_title()
 
 
 # --- the commands ---------------------------------------------------------------------------
