@@ -12,6 +12,8 @@ generation rate, slots, cutoff and memory, and fidelity at use from the memory m
 The tasks and the server draws are those of :func:`qnet.games.chsh.load_balancing.simulate`
 (common random numbers with every other strategy); each link of each replication has its
 own generation and outcome streams, spawned from ``SeedSequence(seed, spawn_key=(14, 14))``.
+On SeQUeNCe a replication's N/2 links share one timeline, with the same numbers as one
+timeline per link.
 """
 
 from __future__ import annotations
