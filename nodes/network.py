@@ -121,12 +121,12 @@ class LinkNetwork:
         return event
 
     # -------------------------------------------------------------- pair stores
-    @staticmethod
-    def _side(router: str) -> str:
-        for side, name in ROUTER_NAMES.items():
-            if router in (side, name):
+    def _side(self, router: str) -> str:
+        for side, node in self.routers.items():
+            if router in (side, node.name):
                 return side
-        raise ValueError(f"router must be 'a', 'b', 'router_a' or 'router_b', got {router!r}")
+        names = ", ".join(repr(x) for s, n in self.routers.items() for x in (s, n.name))
+        raise ValueError(f"router must be one of {names}, got {router!r}")
 
     def usable_pairs(self, router: str, t_ps: int | None = None) -> list[PairRecord]:
         """Pairs usable at ``t_ps`` (default now) in this router's store, oldest first."""

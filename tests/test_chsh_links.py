@@ -213,6 +213,9 @@ def test_build_networks_names_every_link_apart() -> None:
         assert len({id(n.timeline) for n in nets}) == 1
         assert [n.station.name for n in nets] == [f"link{i}.station" for i in range(3)]
         assert nets[2].routers["b"].name == "link2.router_b"
+        assert nets[1].usable_pairs("link1.router_a") == nets[1].usable_pairs("a") == []
+        with pytest.raises(ValueError, match="router must be one of 'a', 'link0.router_a'"):
+            nets[0].select_pair("router_a")
     finally:
         nets[0].close()
     with pytest.raises(ValueError, match="at least one seed"):
