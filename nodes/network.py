@@ -49,6 +49,7 @@ __all__ = [
     "STATION_NAME",
     "build_graph",
     "build_network",
+    "build_networks",
     "quiet_sequence_logging",
     "reset_sequence_globals",
 ]
@@ -120,12 +121,12 @@ class LinkNetwork:
         return event
 
     # -------------------------------------------------------------- pair stores
-    @staticmethod
-    def _side(router: str) -> str:
-        for side, name in ROUTER_NAMES.items():
-            if router in (side, name):
+    def _side(self, router: str) -> str:
+        for side, node in self.routers.items():
+            if router in (side, node.name):
                 return side
-        raise ValueError(f"router must be 'a', 'b', 'router_a' or 'router_b', got {router!r}")
+        names = ", ".join(repr(x) for s, n in self.routers.items() for x in (s, n.name))
+        raise ValueError(f"router must be one of {names}, got {router!r}")
 
     def usable_pairs(self, router: str, t_ps: int | None = None) -> list[PairRecord]:
         """Pairs usable at ``t_ps`` (default now) in this router's store, oldest first."""
@@ -199,11 +200,57 @@ def build_network(
             or a coherence time shorter than an attempt.
     """
     pred = check_sequence_scenario(scenario)
-    lk = scenario.link
+    tl = _new_timeline(scenario)
+    seed = scenario.seed if seed is None else seed
+    net = _add_link(tl, scenario, pred, seed, "", release_on_usable, on_pair, tdm_guard)
+    tl.init()
+    net.supply.start()
+    return net
+
+
+def build_networks(
+    scenario: Scenario, seeds: list[int | np.random.SeedSequence]
+) -> list[LinkNetwork]:
+    """``len(seeds)`` copies of the scenario's link on ONE SeQUeNCe timeline, generating.
+
+    Link i's nodes are named ``link{i}.router_a``, ``link{i}.station``, ``link{i}.router_b``
+    and draw from ``seeds[i]`` exactly as :func:`build_network` would: the links share
+    the timeline and the quantum manager but no node, channel or random stream, so each
+    link's pairs are those it would have alone. ``run_until`` on any of them runs all.
+    """
+    if not seeds:
+        raise ValueError("build_networks needs at least one seed (one link)")
+    pred = check_sequence_scenario(scenario)
+    tl = _new_timeline(scenario)
+    nets = [
+        _add_link(tl, scenario, pred, s, f"link{i}.", False, None, True)
+        for i, s in enumerate(seeds)
+    ]
+    tl.init()
+    for net in nets:
+        net.supply.start()
+    return nets
+
+
+def _new_timeline(scenario: Scenario) -> Timeline:
     quiet_sequence_logging()
     reset_sequence_globals()
-    tl = Timeline(formalism=_FORMALISMS[scenario.engine.formalism])
-    seeds = _node_seeds(scenario.seed if seed is None else seed)
+    return Timeline(formalism=_FORMALISMS[scenario.engine.formalism])
+
+
+def _add_link(
+    tl: Timeline,
+    scenario: Scenario,
+    pred: predictions.LinkPrediction,
+    seed: int | np.random.SeedSequence,
+    prefix: str,
+    release_on_usable: bool,
+    on_pair: Any,
+    tdm_guard: bool,
+) -> LinkNetwork:
+    """Add one link (nodes named ``prefix`` + router_a/station/router_b) to ``tl``."""
+    lk = scenario.link
+    seeds = _node_seeds(seed)
     memory_args = {
         "fidelity": lk.raw_fidelity,
         "frequency": lk.memory_frequency_hz,
@@ -211,14 +258,16 @@ def build_network(
         "coherence_time": -1 if lk.coherence_time_s is None else lk.coherence_time_s,
         "wavelength": lk.wavelength_nm,
     }
+    names = {side: prefix + name for side, name in ROUTER_NAMES.items()}
+    station_name = prefix + STATION_NAME
     routers = {
-        side: RouterNode(ROUTER_NAMES[side], tl, seeds[i], lk.memory_slots, memory_args)
+        side: RouterNode(names[side], tl, seeds[i], lk.memory_slots, memory_args)
         for i, side in enumerate(("a", "b"))
     }
     station = StationNode(
-        STATION_NAME,
+        station_name,
         tl,
-        [ROUTER_NAMES["a"], ROUTER_NAMES["b"]],
+        [names["a"], names["b"]],
         seeds[2],
         {"efficiency": lk.detector_efficiency},
     )
@@ -229,32 +278,33 @@ def build_network(
     for side, arm_km in (("a", lk.arm_a_km), ("b", lk.arm_b_km)):
         node = routers[side]
         kwargs = {"light_speed": speed_m_per_ps}
+        qc_name = f"{prefix}qc.{side}"
         if side == "a":  # non-primary: chooses emission times -> enforces the TDM guard
             qc: QuantumChannel = GuardedQuantumChannel(
-                f"qc.{side}", tl, atten_db_per_m, arm_km * 1e3, guard_bins=guard, **kwargs
+                qc_name, tl, atten_db_per_m, arm_km * 1e3, guard_bins=guard, **kwargs
             )
         else:
-            qc = QuantumChannel(f"qc.{side}", tl, atten_db_per_m, arm_km * 1e3, **kwargs)
-        qc.set_ends(node, STATION_NAME)
+            qc = QuantumChannel(qc_name, tl, atten_db_per_m, arm_km * 1e3, **kwargs)
+        qc.set_ends(node, station_name)
         tau[side] = predictions.arm_delay_ps(arm_km, lk.light_speed_km_per_s)
-        for src, dst in ((node, STATION_NAME), (station, node.name)):
+        for src, dst in ((node, station_name), (station, node.name)):
             cc = ClassicalChannel(f"cc.{src.name}.{dst}", tl, arm_km * 1e3, delay=tau[side])
             cc.set_ends(src, dst)
     for src, dst in (("a", "b"), ("b", "a")):
         cc = ClassicalChannel(
-            f"cc.{src}.{dst}",
+            f"{prefix}cc.{src}.{dst}",
             tl,
             (lk.arm_a_km + lk.arm_b_km) * 1e3,
             delay=tau["a"] + tau["b"],
         )
-        cc.set_ends(routers[src], ROUTER_NAMES[dst])
+        cc.set_ends(routers[src], names[dst])
     usable_delay = round(pred.usable_delay_s * predictions.PS_PER_S)
     cutoff = None if lk.cutoff_s is None else round(lk.cutoff_s * predictions.PS_PER_S)
     supply = EntanglementSupply(
         tl,
         routers["a"],
         routers["b"],
-        STATION_NAME,
+        station_name,
         tau_ps=tau,
         usable_delay_ps=usable_delay,
         cutoff_ps=cutoff,
@@ -266,8 +316,6 @@ def build_network(
         release_on_usable=release_on_usable,
         on_pair=on_pair,
     )
-    tl.init()
-    supply.start()
     return LinkNetwork(
         scenario=scenario,
         timeline=tl,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nodes.network import LinkNetwork, build_network
+from nodes.network import LinkNetwork, build_network, build_networks
 from qnet.decisions.step import MeasurementSettings
 from qnet.engines.base import PairUse
 from qnet.physics.link import PS_PER_S
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from protocols.entanglement import PairRecord
     from qnet.config import Scenario
 
-__all__ = ["RouterAgent", "RoutingProtocol", "run_sequence"]
+__all__ = ["RouterAgent", "RoutingProtocol", "run_sequence", "run_sequence_links"]
 
 _CHUNK = 500  # decisions scheduled on the timeline at a time (keeps the event heap small)
 
@@ -113,16 +113,38 @@ class RoutingProtocol:
         self.outcome_a[i] = a.measure(pair_a, self.settings.theta_a[i], self.readout_u[i, 0])
         self.outcome_b[i] = b.measure(pair_b, self.settings.theta_b[i], self.readout_u[i, 1])
 
+    def schedule(self, start: int, stop: int) -> None:
+        """Put decisions ``start:stop`` on the timeline."""
+        for i in range(start, stop):
+            self.net.call_at(int(self.t_ps[i]), self._arrival, i)
+
     def run(self, progress: Callable[[str, float], None] | None = None) -> None:
         """Run the timeline through every arrival, a chunk of events at a time."""
         n = len(self.t_ps)
         for start in range(0, n, _CHUNK):
             stop = min(start + _CHUNK, n)
-            for i in range(start, stop):
-                self.net.call_at(int(self.t_ps[i]), self._arrival, i)
+            self.schedule(start, stop)
             self.net.run_until(int(self.t_ps[stop - 1]) + 1)
             if progress is not None:
                 progress("simulating decisions (SeQUeNCe)", stop / n)
+
+    def pair_use(self) -> PairUse:
+        """What this link supplied (raises if the routers' stores ever disagreed)."""
+        if self.disagreements:
+            raise RuntimeError(
+                f"the routers' pair stores disagreed at {self.disagreements} decisions"
+            )
+        counters = self.net.supply.counters
+        return PairUse(
+            available=self.available,
+            used=self.used,
+            outcome_a=self.outcome_a,
+            outcome_b=self.outcome_b,
+            pair_age_s=self.age_s,
+            pair_fidelity=self.fidelity,
+            pairs_heralded=int(counters.successes),
+            pairs_discarded=int(counters.discarded),
+        )
 
 
 def run_sequence(
@@ -137,25 +159,49 @@ def run_sequence(
     ``rngs`` holds the runner's named streams; the link's node generators are seeded from
     the ``"link"`` stream, the readout draws from ``"outcomes"``.
     """
-    seed = np.random.SeedSequence(int(rngs["link"].integers(2**63)))
-    net = build_network(scenario, seed=seed)
+    net = build_network(scenario, seed=_link_seed(rngs))
     try:
         proto = RoutingProtocol(net, scenario, t_s, settings, rngs)
         proto.run(progress)
-        if proto.disagreements:
-            raise RuntimeError(
-                f"the routers' pair stores disagreed at {proto.disagreements} decisions"
-            )
-        counters = net.supply.counters
-        return PairUse(
-            available=proto.available,
-            used=proto.used,
-            outcome_a=proto.outcome_a,
-            outcome_b=proto.outcome_b,
-            pair_age_s=proto.age_s,
-            pair_fidelity=proto.fidelity,
-            pairs_heralded=int(counters.successes),
-            pairs_discarded=int(counters.discarded),
-        )
+        return proto.pair_use()
     finally:
         net.close()
+
+
+def _link_seed(rngs: dict[str, np.random.Generator]) -> np.random.SeedSequence:
+    """The link's node seeds, drawn from its ``"link"`` stream."""
+    return np.random.SeedSequence(int(rngs["link"].integers(2**63)))
+
+
+def run_sequence_links(
+    scenario: Scenario,
+    t_s: np.ndarray,
+    settings: list[MeasurementSettings],
+    rngs: list[dict[str, np.random.Generator]],
+    progress: Callable[[str, float], None] | None = None,
+) -> list[PairUse]:
+    """L copies of the scenario's link on ONE SeQUeNCe timeline, decisions at ``t_s``.
+
+    Link i measures at ``settings[i]`` and draws from ``rngs[i]`` exactly as
+    :func:`run_sequence` would alone (:func:`nodes.network.build_networks`), so each
+    link's :class:`PairUse` is the one it would get on its own timeline.
+    """
+    if len(settings) != len(rngs):
+        raise ValueError(f"{len(settings)} settings for {len(rngs)} links: must match")
+    nets = build_networks(scenario, [_link_seed(r) for r in rngs])
+    try:
+        protos = [
+            RoutingProtocol(net, scenario, t_s, s, r)
+            for net, s, r in zip(nets, settings, rngs, strict=True)
+        ]
+        n = len(t_s)
+        for start in range(0, n, _CHUNK):  # the chunks of run_sequence: same event order
+            stop = min(start + _CHUNK, n)
+            for proto in protos:
+                proto.schedule(start, stop)
+            nets[0].run_until(int(protos[0].t_ps[stop - 1]) + 1)
+            if progress is not None:
+                progress("simulating decisions (SeQUeNCe, all links)", stop / n)
+        return [proto.pair_use() for proto in protos]
+    finally:
+        nets[0].close()

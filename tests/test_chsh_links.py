@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -21,6 +22,7 @@ from qnet.games.chsh.load_balancing import (
 )
 from qnet.games.chsh.tables import Strategy, quantum_strategy, random_strategy
 from qnet.runs.chsh_links import (
+    LinkedPairs,
     balancing_config,
     classical_round_trip_s,
     linked_pairs,
@@ -176,22 +178,121 @@ def test_vary_refuses_the_experiments_size() -> None:
         vary(base, {"load_balancing.steps": [100]})
 
 
+def _with_pair_counts(pairs: LinkedPairs, config: LoadBalancingConfig) -> tuple[np.ndarray, ...]:
+    """Per (x_a, x_b) after the warm-up: measured pairs and those sent to one server."""
+    xa, xb = task_inputs(config)
+    d = pairs.decisions[:, config.warmup :]
+    xa, xb = xa[:, config.warmup :], xb[:, config.warmup :]
+    n, k = np.zeros((2, 2)), np.zeros((2, 2))
+    for i in (0, 1):
+        for j in (0, 1):
+            cell = (xa == i) & (xb == j) & (d >= 0)
+            n[i, j], k[i, j] = cell.sum(), (d[cell] == 1).sum()
+    return n, k
+
+
+def test_sequence_links_on_one_timeline_are_the_links_alone() -> None:
+    """All N/2 links of a replication on one SeQUeNCe timeline give, bit for bit, what each
+    link gives on its own timeline (each keeps its own node seeds and outcome streams)."""
+    lb = {"balancers": 6, "steps": 150, "warmup_steps": 20, "replications": 2, **_LOADS}
+    seq = _scenario({"arm_a_km": 1, "arm_b_km": 1}, lb, "sequence", seed=3)
+    cfg, step = balancing_config(seq), step_length_s(seq)
+    shared = linked_pairs(seq, cfg, step)
+    alone = linked_pairs(seq, cfg, step, shared_timeline=False)
+    np.testing.assert_array_equal(shared.decisions, alone.decisions)
+    assert shared.heralded == alone.heralded > 0
+    assert 0.2 < np.mean(shared.decisions >= 0) < 0.9  # a link that is sometimes empty
+
+
+def test_build_networks_names_every_link_apart() -> None:
+    from nodes.network import build_networks
+
+    s = _scenario({"arm_a_km": 1, "arm_b_km": 1}, {}, "sequence")
+    nets = build_networks(s, [1, 2, 3])
+    try:
+        assert len({id(n.timeline) for n in nets}) == 1
+        assert [n.station.name for n in nets] == [f"link{i}.station" for i in range(3)]
+        assert nets[2].routers["b"].name == "link2.router_b"
+        assert nets[1].usable_pairs("link1.router_a") == nets[1].usable_pairs("a") == []
+        with pytest.raises(ValueError, match="router must be one of 'a', 'link0.router_a'"):
+            nets[0].select_pair("router_a")
+    finally:
+        nets[0].close()
+    with pytest.raises(ValueError, match="at least one seed"):
+        build_networks(s, [])
+
+
 @pytest.mark.slow
 def test_sequence_links_supply_what_the_analytic_links_do() -> None:
-    """engine.name = "sequence": each link on its own SeQUeNCe timeline (2 links × 3
-    replications × 400 steps of 20 µs, ~40 s): the share of steps with a pair agrees with
-    the analytic engine's, and measured pairs play the paper's table."""
-    lb = {"balancers": 4, "steps": 400, "warmup_steps": 50, "replications": 3, **_LOADS}
+    """engine.name = "sequence", 4 links on one SeQUeNCe timeline × 3 replications × 400
+    steps of 20 µs (~40 s): the per-link share of steps with a pair and the with-pair
+    table agree with the analytic engine's (12 replications) within 95 % CIs."""
+    lb = {"balancers": 8, "steps": 400, "warmup_steps": 50, "replications": 3, **_LOADS}
     link = {"arm_a_km": 1, "arm_b_km": 1}
     seq = _scenario(link, lb, "sequence", seed=5)
     ana = _scenario(link, {**lb, "replications": 12}, seed=5)
-    got = linked_pairs(seq, balancing_config(seq), step_length_s(seq)).summary()
-    ref = linked_pairs(ana, balancing_config(ana), step_length_s(ana)).summary()
-    assert got["engine"] == "sequence" and got["fidelity_at_use"]["mean"] == pytest.approx(1.0)
-    a, b = got["availability"], ref["availability"]
-    assert abs(a["mean"] - b["mean"]) < a["ci95"] + b["ci95"], (a, b)
-    table = np.array(got["p_same_with_pair"])
-    assert table[1, 1] > 0.75 and np.all(table[[0, 0, 1], [0, 1, 0]] < 0.25), table
+    got = linked_pairs(seq, balancing_config(seq), step_length_s(seq))
+    ref = linked_pairs(ana, balancing_config(ana), step_length_s(ana))
+    assert got.engine == "sequence" and got.mean_fidelity() == pytest.approx(1.0)
+    per_link = [np.mean(p.decisions[:, 50:] >= 0, axis=1).ravel() for p in (got, ref)]
+    (a, ha), (b, hb) = (mean_ci95(x) for x in per_link)
+    assert abs(a - b) < ha + hb, (a, ha, b, hb)
+    assert 0.3 < a < 0.8
+    (n1, k1), (n2, k2) = (
+        _with_pair_counts(p, balancing_config(s)) for p, s in ((got, seq), (ref, ana))
+    )
+    p1, p2 = k1 / n1, k2 / n2
+    half = 1.96 * np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    assert np.all(np.abs(p1 - p2) < half + 1e-9), (p1, p2, half)
+    assert p1[1, 1] > 0.75 and np.all(p1[[0, 0, 1], [0, 1, 0]] < 0.25), p1
+
+
+# --- the topology ---------------------------------------------------------------------------
+
+
+def test_load_balancing_topology_is_one_link_per_balancer_pair() -> None:
+    """A load-balancing scenario's graph holds N/2 copies of its link (balancer 2i+1 —
+    station i+1 — balancer 2i+2); a scenario without [load_balancing] stays one link."""
+    from qnet.topology import balancer_pairs, load_balancing_graph
+
+    s = load_scenario(ROOT / "scenarios/chsh-load-balancing-metro.toml")
+    assert balancer_pairs(s) == 50
+    g = load_balancing_graph(s)
+    assert g.number_of_nodes() == 150 and g.number_of_edges() == 100
+    assert g.edges["balancer_99", "station_50"]["length_km"] == 10.0
+    assert g.nodes["balancer_100"]["pair"] == 49 and g.nodes["balancer_1"]["t2_s"] == 0.01
+    assert {len(c) for c in nx.connected_components(g)} == {3}
+    assert balancer_pairs(Scenario.ideal()) is None
+
+
+def test_show_draws_the_balancer_pairs(tmp_path: Path) -> None:
+    """``qnet show`` of a load-balancing scenario names its N/2 links; the PNG draws three
+    rows and "47 more" for 50 links, every row for 2."""
+    from matplotlib.image import imread
+
+    path = ROOT / "scenarios/chsh-load-balancing-metro.toml"
+    png = tmp_path / "t.png"
+    res = _run(["show", str(path), "--png", str(png)])
+    assert res.exit_code == 0, res.output
+    assert "50 identical links, one per balancer pair (N = 100)" in res.stdout
+    tall = imread(png).shape[0]
+    res = _run(["show", str(path), "--set", "load_balancing.balancers=4",
+                "--set", "load_balancing.load_start=0.6", "--set", "load_balancing.load_stop=1.3",
+                "--png", str(png), "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["links"] == 2
+    assert imread(png).shape[0] < tall
+    from qnet.plots.common import new_figure
+    from qnet.plots.topology import draw_load_balancing
+    from qnet.topology import load_balancing_graph
+
+    ax = draw_load_balancing(
+        load_balancing_graph(load_scenario(path)), new_figure(7.0, 4.8).add_subplot()
+    )
+    texts = [t.get_text() for t in ax.texts]
+    assert "balancer 99" in texts and "station 2" in texts and "balancer 5" not in texts
+    assert any("47 more identical links" in t for t in texts)
+    assert "50 identical links" in ax.get_title()
 
 
 # --- the commands ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ def show_command(
     from qnet.config import reference_rows
     from qnet.io import write_atomic
     from qnet.plots.topology import topology_png
+    from qnet.topology import balancer_pairs
 
     scenario = scenario_or_exit(scenario_path, sets)
     resolved = scenario.to_dict()
@@ -34,12 +35,14 @@ def show_command(
     from qnet.planning.predict import MEMORY_LIFETIME_KEYS, derived_link
 
     derived = derived_link(scenario)
+    links = balancer_pairs(scenario)
     if as_json:
         print_json(
             {
                 "scenario": resolved,
                 "digest": scenario.digest(),
                 "topology_png": str(out),
+                "links": 1 if links is None else links,
                 "derived": derived,
                 "memory_lifetime_keys": MEMORY_LIFETIME_KEYS,
             }
@@ -83,6 +86,9 @@ def show_command(
         table.add_row(Text(doc, style="dim"))
     console.print(table)
     _print_derived(console, derived)
+    if links is not None:
+        n = scenario.load_balancing.balancers
+        console.print(f"topology: {links} identical links, one per balancer pair (N = {n})")
     if out is not None:
         console.print(f"topology: {out}")
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from qnet.decisions.step import MeasurementSettings
     from qnet.engines.base import PairUse, Progress
 
-__all__ = ["run_sequence"]
+__all__ = ["run_sequence", "run_sequence_links"]
 
 
 def run_sequence(
@@ -26,3 +26,16 @@ def run_sequence(
     from protocols.routing import run_sequence as run_on_timeline
 
     return run_on_timeline(scenario, t_s, settings, rngs, progress=progress)
+
+
+def run_sequence_links(
+    scenario: Scenario,
+    t_s: np.ndarray,
+    settings: list[MeasurementSettings],
+    rngs: list[dict[str, np.random.Generator]],
+    progress: Progress | None = None,
+) -> list[PairUse]:
+    """One PairUse per link, all links on one SeQUeNCe timeline (:mod:`protocols.routing`)."""
+    from protocols.routing import run_sequence_links as run_links_on_timeline
+
+    return run_links_on_timeline(scenario, t_s, settings, rngs, progress=progress)

@@ -12,6 +12,8 @@ generation rate, slots, cutoff and memory, and fidelity at use from the memory m
 The tasks and the server draws are those of :func:`qnet.games.chsh.load_balancing.simulate`
 (common random numbers with every other strategy); each link of each replication has its
 own generation and outcome streams, spawned from ``SeedSequence(seed, spawn_key=(14, 14))``.
+On SeQUeNCe a replication's N/2 links share one timeline, with the same numbers as one
+timeline per link.
 """
 
 from __future__ import annotations
@@ -165,20 +167,36 @@ class LinkedPairs:
         }
 
 
-def _run_link(
+def _link_rngs(root: np.random.SeedSequence) -> dict[str, np.random.Generator]:
+    """One link's generation and outcome streams (spawned from its own seed)."""
+    link_ss, out_ss = root.spawn(2)
+    return {"link": np.random.default_rng(link_ss), "outcomes": np.random.default_rng(out_ss)}
+
+
+def _run_links(
     scenario: Scenario,
     model: LinkModel,
     t_s: np.ndarray,
-    settings: MeasurementSettings,
-    rngs: dict[str, np.random.Generator],
-) -> PairUse:
-    """One link's pairs at the decision times, on the scenario's engine."""
-    if scenario.engine.name == "sequence":
-        from qnet.engines.sequence import run_sequence
+    settings: list[MeasurementSettings],
+    rngs: list[dict[str, np.random.Generator]],
+    shared_timeline: bool,
+) -> list[PairUse]:
+    """One replication's links at the decision times, on the scenario's engine.
 
-        return run_sequence(scenario, t_s, settings, rngs)
+    On SeQUeNCe all links share one timeline (``shared_timeline``, the default) or each
+    runs on its own; the two give the same numbers (each link keeps its own streams).
+    """
+    if scenario.engine.name == "sequence":
+        from qnet.engines.sequence import run_sequence, run_sequence_links
+
+        if shared_timeline:
+            return run_sequence_links(scenario, t_s, settings, rngs)
+        return [run_sequence(scenario, t_s, s, r) for s, r in zip(settings, rngs, strict=True)]
     flip = np.ones(len(t_s), dtype=np.int8)  # A's server is shared randomness: no flip needed
-    return run_analytic(scenario, t_s, settings, flip, rngs, model=model)
+    return [
+        run_analytic(scenario, t_s, s, flip, r, model=model)
+        for s, r in zip(settings, rngs, strict=True)
+    ]
 
 
 def linked_pairs(
@@ -186,8 +204,13 @@ def linked_pairs(
     config: LoadBalancingConfig,
     step_s: float,
     progress: Progress | None = None,
+    shared_timeline: bool = True,
 ) -> LinkedPairs:
-    """Run the N/2 links of every replication for ``config.steps`` steps of ``step_s``."""
+    """Run the N/2 links of every replication for ``config.steps`` steps of ``step_s``.
+
+    With engine.name = "sequence" a replication's N/2 links run on one SeQUeNCe timeline
+    (``shared_timeline=False``: one timeline per link, the same numbers, for comparison).
+    """
     game = ChshGame()
     model = link_model(scenario)
     xa, xb = task_inputs(config)
@@ -204,16 +227,13 @@ def linked_pairs(
     heralded = discarded = 0
     keep = slice(config.warmup, None)
     for r in range(n_r):
+        settings = []
         for p in range(n_p):
-            link_ss, out_ss = roots[r * n_p + p].spawn(2)
-            rngs = {
-                "link": np.random.default_rng(link_ss),
-                "outcomes": np.random.default_rng(out_ss),
-            }
             theta_a, theta_b = game.measurement_angles(xa[r, :, p], xb[r, :, p])
-            use = _run_link(
-                scenario, model, t_s, MeasurementSettings(wants, theta_a, theta_b), rngs
-            )
+            settings.append(MeasurementSettings(wants, theta_a, theta_b))
+        rngs = [_link_rngs(roots[r * n_p + p]) for p in range(n_p)]
+        uses = _run_links(scenario, model, t_s, settings, rngs, shared_timeline)
+        for p, use in enumerate(uses):
             s = game.same_server(use.outcome_a, use.outcome_b)
             decisions[r, :, p] = np.where(use.used, s, -1)
             avail[r, p] = use.available[keep].mean()
