@@ -324,7 +324,7 @@ def plan_command(
     ] = None,
     w_limit: Annotated[
         float | None,
-        typer.Option("--w-limit", help="QoS limit W_l [mean service times] (sum_threshold)."),
+        typer.Option("--w-limit", help="QoS limit W_l \\[mean service times] (sum_threshold)."),
     ] = None,
     out: OutOption = None,
     as_json: JsonOption = False,
