@@ -28,8 +28,9 @@ $(VENV)/.installed-dev: pyproject.toml | venv
 run: $(VENV)/.installed-test
 	$(VENV)/bin/qnet run $(SCENARIO)
 
+# -n auto: one pytest-xdist worker per core (every test is seeded on its own).
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
