@@ -278,6 +278,8 @@ def test_plan_json_keys_verdict_and_figure(tmp_path: Path) -> None:
         ),
         (["--w-limit", "5"], "--w-limit applies to --game sum_threshold only"),
         (["--game", "chsh"], "--game = 'chsh' is not allowed: use routing or sum_threshold"),
+        (["--decision-rate-hz", "0"], "--decision-rate-hz = 0.0 is out of range: allowed (0, inf)"),
+        (["--mean-service-time-s", "-1"], "--mean-service-time-s = -1.0 is out of range"),
     ],
 )
 def test_refusals_are_one_line(args: list[str], message: str) -> None:

@@ -349,6 +349,9 @@ def plan_command(
     ):
         if n < low:
             fail(f"{name} = {n} is out of range: allowed >= {low}")
+    for name, value in (("--decision-rate-hz", rate), ("--mean-service-time-s", service)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            fail(f"{name} = {value!r} is out of range: allowed (0, inf)")
     if p is not None and not 0.0 < p < 0.5:
         fail(f"--p = {p!r} is out of range: allowed (0, 0.5) (the splitting probability)")
     if game not in (None, "routing", "sum_threshold"):
