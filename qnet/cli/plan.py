@@ -85,32 +85,6 @@ def _confirm_scenario(plan: Plan, engine: str, decisions: int) -> Scenario:
     return scenario_from_dict(data)
 
 
-def _confirm_run(plan: Plan, decisions: int) -> tuple[RunRecord, str | None]:
-    """The confirming analytic run. If the noise-aware profile cannot be built (the line
-    family fails validation on a near rank-1 tensor), the noise-aware mix of the paper's
-    polynomial angles, else the scenario's own angles; with a note saying which."""
-    from qnet.config import scenario_from_dict
-    from qnet.runs.runner import run_scenario
-
-    try:
-        return run_scenario(_confirm_scenario(plan, "analytic", decisions)), None
-    except ValueError as err:
-        if plan.prediction.strategy != "noise_aware":
-            raise
-        failure = str(err)
-    data = _confirm_scenario(plan, "analytic", decisions).to_dict()
-    data["strategy"]["angles"] = "polynomial"
-    try:
-        record = run_scenario(scenario_from_dict(data))
-        played = "the noise-aware mix of the polynomial angles (strategy.angles = polynomial)"
-    except ValueError:
-        data["strategy"].update(kind="ideal", angles=plan.scenario.strategy.angles)
-        record = run_scenario(scenario_from_dict(data))
-        played = "the scenario's own angles (strategy.kind = ideal)"
-    note = f"the noise-aware confirming run could not be built ({failure}); confirmed with {played}"
-    return record, note
-
-
 def plan_summary(
     plan: Plan,
     record: RunRecord | None,
@@ -370,7 +344,7 @@ def plan_command(
     _routing_only(scenario, "qnet plan --game routing")
     try:
         plan = make_plan(scenario, share, maps=plot)
-        record, note = _confirm_run(plan, decisions)
+        record = run_scenario(_confirm_scenario(plan, "analytic", decisions))
         seq = (
             run_scenario(_confirm_scenario(plan, "sequence", confirm_decisions))
             if confirm
@@ -380,8 +354,6 @@ def plan_command(
         fail(str(err))
         return
     summary = plan_summary(plan, record, preset_info, seq)
-    if note is not None:
-        summary["notes"].append(note)
     if plot:
         from qnet.plots.plan import plan_png
 
